@@ -1,0 +1,125 @@
+//! A tour of tierpool: tiers, the ceiling, `freeze` vs `into_shared`, a
+//! cross-thread hand-off, and the stats that show what happened.
+//!
+//! Run: `cargo run --release --example tour`
+
+use std::sync::Arc;
+use std::sync::mpsc;
+use std::time::Instant;
+
+use bytes::BufMut;
+use tierpool::{BufPool, PooledBuf, Stats};
+
+fn main() {
+    let pool = Arc::new(BufPool::new());
+
+    section("1. Tiers: get(n) picks the smallest tier that fits");
+    for n in [0, 1500, 4096, 4097, 65536, 300_000, 2 << 20] {
+        let buf = pool.get(n);
+        let tier = buf.tier_size().map_or("oversize (exact, unpooled)".to_string(), |t| format!("{} tier", human(t)));
+        println!("  get({n:>8}) -> len {}, capacity {:>8}  from the {tier}", buf.len(), buf.capacity());
+    }
+
+    section("2. The ceiling: grown buffers are re-tiered or discarded");
+    let mut buf = pool.get(100);
+    buf.put_bytes(b'x', 70 * 1024);
+    println!("  a 4 KiB buffer grown to {} bytes goes back to the 64 KiB tier", buf.capacity());
+    drop(buf);
+    let mut buf = pool.get(100);
+    buf.reserve(20_000);
+    println!("  a 4 KiB buffer grown to {} bytes is above the 8 KiB ceiling: discarded", buf.capacity());
+    drop(buf);
+    let mut buf = pool.get(100);
+    buf.put_slice(b"frame");
+    let aliased = buf.split().freeze();
+    drop(buf);
+    println!("  storage still shared with a frozen split ({aliased:?}) is discarded, never pooled");
+    let t = &pool.stats().tiers[0];
+    println!(
+        "  tier 4 KiB: returns {}, re-tiered {}, discarded above ceiling {}, discarded shared {}",
+        t.returns, t.retiered, t.discards.above_ceiling, t.discards.shared
+    );
+
+    section("3. freeze copies out; into_shared is zero-copy until the last clone drops");
+    let mut buf = pool.get(1 << 20);
+    buf.put_slice(b"small response from a 1 MiB buffer");
+    let copied = buf.freeze();
+    println!("  freeze: {} bytes copied out, the 1 MiB buffer is back at once", copied.len());
+    let mut reused = pool.get(1 << 20);
+    reused.put_bytes(b'#', 64);
+    println!("  after reuse, the frozen copy still reads {:?}", std::str::from_utf8(&copied).unwrap());
+    drop(reused);
+    let mut buf = pool.get_owned(64 * 1024);
+    buf.put_bytes(b'z', 60_000);
+    let shared = buf.into_shared();
+    let clone = shared.slice(0..10);
+    drop(shared);
+    println!("  into_shared: outstanding while a clone lives = {}", pool.stats().outstanding);
+    drop(clone);
+    println!("  into_shared: outstanding after the last clone drops = {}", pool.stats().outstanding);
+
+    section("4. Hand-off: a producer thread fills buffers, a consumer drops them");
+    let (tx, rx) = mpsc::sync_channel::<PooledBuf<'static>>(64);
+    let consumer = std::thread::spawn(move || rx.into_iter().map(|buf| buf.len()).sum::<usize>());
+    let start = Instant::now();
+    const MESSAGES: usize = 200_000;
+    for i in 0..MESSAGES {
+        let mut buf = pool.get_owned(4096);
+        buf.put_u64(i as u64);
+        buf.put_bytes(0xAB, 56);
+        tx.send(buf).unwrap();
+    }
+    drop(tx);
+    let bytes = consumer.join().unwrap();
+    let elapsed = start.elapsed();
+    println!(
+        "  {MESSAGES} buffers, {} moved in {elapsed:.2?} ({:.0} ns per buffer, channel included)",
+        human(bytes),
+        elapsed.as_nanos() as f64 / MESSAGES as f64
+    );
+
+    section("5. Stats");
+    print_stats(&pool.stats());
+    let released = pool.trim();
+    println!("\n  trim() released {}; retained now {}", human(released), human(pool.stats().retained_bytes() as usize));
+}
+
+fn print_stats(stats: &Stats) {
+    println!(
+        "  {:>8} {:>9} {:>10} {:>8} {:>7} {:>9} {:>9} {:>10}",
+        "tier", "gets", "cache hit", "global", "misses", "returns", "discards", "retained"
+    );
+    for t in &stats.tiers {
+        println!(
+            "  {:>8} {:>9} {:>10} {:>8} {:>7} {:>9} {:>9} {:>10}",
+            human(t.size),
+            t.gets,
+            t.cache_hits,
+            t.global_hits,
+            t.misses,
+            t.returns,
+            t.discards.total(),
+            human(t.retained_bytes as usize)
+        );
+    }
+    println!(
+        "  oversize gets {}, outstanding {}, hit rate {:.4}",
+        stats.oversize.gets,
+        stats.outstanding,
+        stats.hit_rate()
+    );
+}
+
+fn section(title: &str) {
+    println!("\n{title}");
+}
+
+fn human(bytes: usize) -> String {
+    match bytes {
+        b if b >= 1 << 20 && b % (1 << 20) == 0 => format!("{} MiB", b >> 20),
+        b if b >= 1 << 20 => format!("{:.1} MiB", b as f64 / (1 << 20) as f64),
+        b if b >= 1 << 10 && b % (1 << 10) == 0 => format!("{} KiB", b >> 10),
+        b if b >= 1 << 10 => format!("{:.1} KiB", b as f64 / 1024.0),
+        b => format!("{b} B"),
+    }
+}

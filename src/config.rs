@@ -1,0 +1,438 @@
+//! Tier configuration: the [`Builder`], its defaults, and validation.
+//!
+//! Every number that shapes a pool's defaults lives in this file, once. The
+//! builder collects settings; [`Builder::build`] validates them all in one
+//! place and produces a [`Config`] whose invariants the rest of the crate relies
+//! on without re-checking.
+
+use crate::error::ConfigError;
+use crate::pool::BufPool;
+
+/// The default tier sizes: 4 KiB, 64 KiB and 1 MiB.
+///
+/// 4 KiB is a page and a typical socket read; 64 KiB is the largest TCP
+/// segment burst a read usually returns; 1 MiB covers large frames and
+/// serialized documents.
+pub const DEFAULT_TIERS: [usize; 3] = [4 << 10, 64 << 10, 1 << 20];
+
+/// The default ceiling factor: a buffer returned to tier `s` may have grown to
+/// at most `2 × s` bytes of real capacity.
+///
+/// A factor of 2 admits exactly one doubling, which is what `BufMut::chunk_mut`
+/// (and so tokio's `read_buf`) does to a full buffer, and nothing beyond.
+pub const DEFAULT_CEILING_FACTOR: usize = 2;
+
+/// The largest tier size a pool accepts: 1 GiB.
+pub const MAX_TIER_SIZE: usize = 1 << 30;
+
+/// The default largest request a pool serves, pooled or not: 1 GiB.
+///
+/// Requests above it make [`BufPool::try_get`] return
+/// [`GetError::TooLarge`](crate::GetError::TooLarge) and [`BufPool::get`]
+/// panic. It guards against absurd sizes, such as a corrupt length prefix
+/// read from a socket. Raise it with [`Builder::max_request`].
+pub const DEFAULT_MAX_REQUEST: usize = 1 << 30;
+
+/// The most tiers a pool may have.
+pub const MAX_TIERS: usize = 16;
+
+/// Bytes a thread caches per tier by default, before it spills to the global
+/// queue. Caches are sized by bytes, not count (Bonwick's magazines): a thread
+/// keeps many small buffers but few large ones.
+const THREAD_CACHE_BYTES: usize = 256 << 10;
+/// Bounds on the default per-thread cache count of one tier. The lower bound
+/// of 2 keeps a get/drop loop, and a get-get-drop-drop pair, on the cache even
+/// for 1 MiB buffers; the upper bound limits the batch moved per spill.
+const THREAD_CACHE_MIN: usize = 2;
+const THREAD_CACHE_MAX: usize = 64;
+
+/// Bytes the global queue of one tier holds by default.
+const GLOBAL_QUEUE_BYTES: usize = 8 << 20;
+/// Bounds on the default global-queue count of one tier. The lower bound lets
+/// a few thread caches spill half a magazine each before anything is dropped.
+const GLOBAL_QUEUE_MIN: usize = 8;
+const GLOBAL_QUEUE_MAX: usize = 4096;
+
+/// The default per-thread cache capacity, in buffers, of a tier of `size`
+/// bytes: 256 KiB / `size`, clamped to 2..=64.
+///
+/// With the default tiers this is 64 × 4 KiB, 4 × 64 KiB and 2 × 1 MiB.
+///
+/// # Examples
+///
+/// ```
+/// assert_eq!(tierpool::default_thread_cache(4096), 64);
+/// assert_eq!(tierpool::default_thread_cache(1 << 20), 2);
+/// ```
+#[must_use]
+pub fn default_thread_cache(size: usize) -> usize {
+    (THREAD_CACHE_BYTES / size.max(1)).clamp(THREAD_CACHE_MIN, THREAD_CACHE_MAX)
+}
+
+/// The default global-queue capacity, in buffers, of a tier of `size` bytes:
+/// 8 MiB / `size`, clamped to 8..=4096.
+///
+/// With the default tiers this is 2048 × 4 KiB, 128 × 64 KiB and 8 × 1 MiB.
+///
+/// # Examples
+///
+/// ```
+/// assert_eq!(tierpool::default_global_queue(4096), 2048);
+/// assert_eq!(tierpool::default_global_queue(1 << 20), 8);
+/// ```
+#[must_use]
+pub fn default_global_queue(size: usize) -> usize {
+    (GLOBAL_QUEUE_BYTES / size.max(1)).clamp(GLOBAL_QUEUE_MIN, GLOBAL_QUEUE_MAX)
+}
+
+/// Builds a [`BufPool`] with custom tiers, ceilings and cache sizes.
+///
+/// Settings are only recorded here; [`build`](Builder::build) validates them
+/// all at once and reports the first problem as a [`ConfigError`].
+///
+/// # Examples
+///
+/// ```
+/// use tierpool::BufPool;
+///
+/// let pool = BufPool::builder()
+///     .tiers(&[1024, 16 * 1024])
+///     .ceiling_factor(4)
+///     .thread_cache(&[32, 8])
+///     .global_queue(&[256, 64])
+///     .build()?;
+/// assert_eq!(pool.get(1000).capacity(), 1024);
+/// # Ok::<(), tierpool::ConfigError>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct Builder {
+    tiers: Vec<usize>,
+    ceiling: Ceiling,
+    thread_cache: Option<Vec<usize>>,
+    global_queue: Option<Vec<usize>>,
+    max_request: usize,
+}
+
+#[derive(Debug, Clone)]
+enum Ceiling {
+    Factor(usize),
+    PerTier(Vec<usize>),
+}
+
+impl Default for Builder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+// === impl Builder ===
+
+impl Builder {
+    /// A builder with the default settings: [`DEFAULT_TIERS`],
+    /// [`DEFAULT_CEILING_FACTOR`], caches sized by [`default_thread_cache`] and
+    /// [`default_global_queue`], and [`DEFAULT_MAX_REQUEST`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = tierpool::Builder::new().build().unwrap();
+    /// assert_eq!(pool.tier_sizes(), &tierpool::DEFAULT_TIERS);
+    /// ```
+    #[must_use]
+    pub fn new() -> Self {
+        Self {
+            tiers: DEFAULT_TIERS.to_vec(),
+            ceiling: Ceiling::Factor(DEFAULT_CEILING_FACTOR),
+            thread_cache: None,
+            global_queue: None,
+            max_request: DEFAULT_MAX_REQUEST,
+        }
+    }
+
+    /// Sets the tier sizes, in bytes: strictly ascending, non-zero, at most
+    /// [`MAX_TIER_SIZE`], and at most [`MAX_TIERS`] of them.
+    ///
+    /// Per-tier settings given earlier keep their values and must still match
+    /// the number of tiers at [`build`](Builder::build).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = tierpool::BufPool::builder().tiers(&[512, 8192]).build()?;
+    /// assert_eq!(pool.tier_sizes(), &[512, 8192]);
+    /// # Ok::<(), tierpool::ConfigError>(())
+    /// ```
+    #[must_use]
+    pub fn tiers(mut self, sizes: &[usize]) -> Self {
+        self.tiers = sizes.to_vec();
+        self
+    }
+
+    /// Sets every tier's ceiling to `factor × size`: a returned buffer whose
+    /// real capacity exceeds its tier's ceiling is discarded, not pooled.
+    ///
+    /// `factor` must be at least 1. Replaces any [`ceilings`](Builder::ceilings).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// // Pool only buffers that have not grown at all.
+    /// let pool = tierpool::BufPool::builder().ceiling_factor(1).build()?;
+    /// assert_eq!(pool.ceilings()[0], 4096);
+    /// # Ok::<(), tierpool::ConfigError>(())
+    /// ```
+    #[must_use]
+    pub fn ceiling_factor(mut self, factor: usize) -> Self {
+        self.ceiling = Ceiling::Factor(factor);
+        self
+    }
+
+    /// Sets each tier's ceiling in bytes, one per tier, each at least its
+    /// tier's size. Replaces any [`ceiling_factor`](Builder::ceiling_factor).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = tierpool::BufPool::builder()
+    ///     .tiers(&[4096, 65536])
+    ///     .ceilings(&[16384, 65536])
+    ///     .build()?;
+    /// assert_eq!(pool.ceilings(), &[16384, 65536]);
+    /// # Ok::<(), tierpool::ConfigError>(())
+    /// ```
+    #[must_use]
+    pub fn ceilings(mut self, ceilings: &[usize]) -> Self {
+        self.ceiling = Ceiling::PerTier(ceilings.to_vec());
+        self
+    }
+
+    /// Sets how many buffers each thread caches per tier, one count per tier.
+    ///
+    /// A count of 0 disables the thread cache for that tier: gets and returns
+    /// then go straight to the global queue (Bonwick caches no objects over
+    /// 128 KiB per CPU; this is how to do the same).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = tierpool::BufPool::builder().thread_cache(&[128, 8, 0]).build()?;
+    /// # Ok::<(), tierpool::ConfigError>(())
+    /// ```
+    #[must_use]
+    pub fn thread_cache(mut self, counts: &[usize]) -> Self {
+        self.thread_cache = Some(counts.to_vec());
+        self
+    }
+
+    /// Sets the capacity, in buffers, of each tier's global queue, one count
+    /// per tier, each at least 1. A return that finds the global queue full is
+    /// dropped and counted as `global_full`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = tierpool::BufPool::builder().global_queue(&[4096, 256, 16]).build()?;
+    /// # Ok::<(), tierpool::ConfigError>(())
+    /// ```
+    #[must_use]
+    pub fn global_queue(mut self, counts: &[usize]) -> Self {
+        self.global_queue = Some(counts.to_vec());
+        self
+    }
+
+    /// Sets the largest request the pool serves; at least the largest tier,
+    /// and at most `isize::MAX`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = tierpool::BufPool::builder().max_request(1 << 20).build()?;
+    /// assert!(pool.try_get((1 << 20) + 1).is_err());
+    /// # Ok::<(), tierpool::ConfigError>(())
+    /// ```
+    #[must_use]
+    pub fn max_request(mut self, bytes: usize) -> Self {
+        self.max_request = bytes;
+        self
+    }
+
+    /// Validates the settings and builds the pool.
+    ///
+    /// # Errors
+    ///
+    /// Returns the first [`ConfigError`] found: no tiers, too many tiers, a
+    /// zero, unsorted, duplicate or oversized tier, a ceiling below its size,
+    /// a per-tier list of the wrong length, a zero global-queue capacity, or a
+    /// `max_request` below the largest tier or above `isize::MAX`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use tierpool::{BufPool, ConfigError};
+    ///
+    /// let err = BufPool::builder().tiers(&[8192, 4096]).build().unwrap_err();
+    /// assert_eq!(err, ConfigError::NotAscending { index: 1, size: 4096, previous: 8192 });
+    /// assert_eq!(err.to_string(), "tier 1 (4096 bytes) is smaller than tier 0 (8192 bytes): tiers must be sorted ascending");
+    /// ```
+    pub fn build(self) -> Result<BufPool, ConfigError> {
+        self.config().map(BufPool::from_config)
+    }
+
+    pub(crate) fn config(self) -> Result<Config, ConfigError> {
+        let tiers = self.tiers;
+        if tiers.is_empty() {
+            return Err(ConfigError::NoTiers);
+        }
+        if tiers.len() > MAX_TIERS {
+            return Err(ConfigError::TooManyTiers { count: tiers.len(), max: MAX_TIERS });
+        }
+        for (index, &size) in tiers.iter().enumerate() {
+            if size == 0 {
+                return Err(ConfigError::ZeroSize { index });
+            }
+            if size > MAX_TIER_SIZE {
+                return Err(ConfigError::TierTooLarge { size, max: MAX_TIER_SIZE });
+            }
+            if index > 0 {
+                let previous = tiers[index - 1];
+                if size == previous {
+                    return Err(ConfigError::Duplicate { size });
+                }
+                if size < previous {
+                    return Err(ConfigError::NotAscending { index, size, previous });
+                }
+            }
+        }
+
+        let ceilings = match self.ceiling {
+            Ceiling::Factor(factor) => {
+                if factor == 0 {
+                    return Err(ConfigError::CeilingBelowSize { size: tiers[0], ceiling: 0 });
+                }
+                tiers.iter().map(|s| s.saturating_mul(factor)).collect()
+            }
+            Ceiling::PerTier(c) => per_tier("ceilings", c, tiers.len())?,
+        };
+        for (&size, &ceiling) in tiers.iter().zip(&ceilings) {
+            if ceiling < size {
+                return Err(ConfigError::CeilingBelowSize { size, ceiling });
+            }
+        }
+
+        let thread_cache = match self.thread_cache {
+            Some(c) => per_tier("thread_cache", c, tiers.len())?,
+            None => tiers.iter().map(|&s| default_thread_cache(s)).collect(),
+        };
+        let global_queue = match self.global_queue {
+            Some(c) => per_tier("global_queue", c, tiers.len())?,
+            None => tiers.iter().map(|&s| default_global_queue(s)).collect(),
+        };
+        if let Some(i) = global_queue.iter().position(|&c| c == 0) {
+            return Err(ConfigError::ZeroGlobalQueue { size: tiers[i] });
+        }
+
+        let largest = tiers[tiers.len() - 1];
+        if self.max_request < largest || self.max_request > isize::MAX as usize {
+            return Err(ConfigError::InvalidMaxRequest { max_request: self.max_request, largest_tier: largest });
+        }
+
+        Ok(Config { sizes: tiers, ceilings, thread_cache, global_queue, max_request: self.max_request })
+    }
+}
+
+fn per_tier(setting: &'static str, values: Vec<usize>, tiers: usize) -> Result<Vec<usize>, ConfigError> {
+    if values.len() == tiers {
+        Ok(values)
+    } else {
+        Err(ConfigError::LengthMismatch { setting, expected: tiers, got: values.len() })
+    }
+}
+
+/// A validated configuration. Invariants, established once by
+/// [`Builder::build`]:
+/// - `sizes` is non-empty, strictly ascending, each in `1..=MAX_TIER_SIZE`,
+///   with at most `MAX_TIERS` entries;
+/// - every per-tier vector has `sizes.len()` entries;
+/// - `ceilings[i] >= sizes[i]` and `global_queue[i] >= 1`;
+/// - `sizes.last() <= max_request <= isize::MAX`.
+#[derive(Debug, Clone)]
+pub(crate) struct Config {
+    pub(crate) sizes: Vec<usize>,
+    pub(crate) ceilings: Vec<usize>,
+    pub(crate) thread_cache: Vec<usize>,
+    pub(crate) global_queue: Vec<usize>,
+    pub(crate) max_request: usize,
+}
+
+// === impl Config ===
+
+impl Config {
+    /// The smallest tier whose size is at least `n`, or `None` above the
+    /// largest tier. Tiers are few (≤ 16) and sorted; a linear scan beats a
+    /// binary search at this size.
+    #[inline]
+    pub(crate) fn tier_for_request(&self, n: usize) -> Option<usize> {
+        self.sizes.iter().position(|&size| size >= n)
+    }
+
+    /// The tier a buffer of real capacity `capacity` belongs to: the largest
+    /// tier whose size it covers, if its capacity is within that tier's
+    /// ceiling.
+    #[inline]
+    pub(crate) fn tier_for_capacity(&self, capacity: usize) -> Result<usize, Fit> {
+        match self.sizes.iter().rposition(|&size| size <= capacity) {
+            None => Err(Fit::TooSmall),
+            Some(t) if capacity > self.ceilings[t] => Err(Fit::AboveCeiling),
+            Some(t) => Ok(t),
+        }
+    }
+
+    pub(crate) fn tiers(&self) -> usize {
+        self.sizes.len()
+    }
+}
+
+/// Why a capacity fits no tier.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Fit {
+    TooSmall,
+    AboveCeiling,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config() -> Config {
+        Builder::new().config().unwrap()
+    }
+
+    #[test]
+    fn request_picks_smallest_tier_that_fits() {
+        let c = config();
+        assert_eq!(c.tier_for_request(0), Some(0));
+        assert_eq!(c.tier_for_request(4096), Some(0));
+        assert_eq!(c.tier_for_request(4097), Some(1));
+        assert_eq!(c.tier_for_request(1 << 20), Some(2));
+        assert_eq!(c.tier_for_request((1 << 20) + 1), None);
+    }
+
+    #[test]
+    fn capacity_picks_largest_covered_tier_within_ceiling() {
+        let c = config();
+        assert_eq!(c.tier_for_capacity(4095), Err(Fit::TooSmall));
+        assert_eq!(c.tier_for_capacity(4096), Ok(0));
+        assert_eq!(c.tier_for_capacity(8192), Ok(0));
+        assert_eq!(c.tier_for_capacity(8193), Err(Fit::AboveCeiling));
+        assert_eq!(c.tier_for_capacity(70 << 10), Ok(1));
+        assert_eq!(c.tier_for_capacity(2 << 20), Ok(2));
+        assert_eq!(c.tier_for_capacity((2 << 20) + 1), Err(Fit::AboveCeiling));
+    }
+
+    #[test]
+    fn default_cache_sizes_follow_bytes_not_counts() {
+        let c = config();
+        assert_eq!(c.thread_cache, [64, 4, 2]);
+        assert_eq!(c.global_queue, [2048, 128, 8]);
+    }
+}

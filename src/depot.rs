@@ -1,0 +1,93 @@
+//! The global level: one bounded queue of buffers per tier, shared by all
+//! threads.
+//!
+//! Thread caches reach this level only in batches (a spill or a refill moves
+//! half a cache at a time), so its per-operation cost, a compare-and-swap on a
+//! shared head or tail line of a `crossbeam_queue::ArrayQueue`, is amortised
+//! over many gets and returns. `ArrayQueue` allocates its slots up front and
+//! never allocates afterwards; a push that finds it full hands the buffer back,
+//! which is exactly "drop it and count it".
+
+use bytes::BytesMut;
+use crossbeam_queue::ArrayQueue;
+
+use crate::sync::{AtomicUsize, Ordering::Relaxed};
+
+/// The global queue of one tier.
+///
+/// Invariant: every buffer in `queue` is empty (`len() == 0`), uniquely owned
+/// (`KIND_VEC`, its full allocation in view) and has a real capacity within
+/// this tier's size and ceiling.
+#[derive(Debug)]
+pub(crate) struct Depot {
+    queue: ArrayQueue<BytesMut>,
+    /// Real capacity of the buffers in `queue`. Added before a push and
+    /// subtracted after a pop, so it never under-counts what is queued.
+    bytes: AtomicUsize,
+}
+
+impl Depot {
+    pub(crate) fn new(capacity: usize) -> Self {
+        Self { queue: ArrayQueue::new(capacity), bytes: AtomicUsize::new(0) }
+    }
+
+    /// Pushes every buffer of `bufs`, in order; returns how many were dropped
+    /// because the queue was full.
+    pub(crate) fn push_batch(&self, bufs: impl Iterator<Item = BytesMut>) -> u64 {
+        let mut dropped = 0;
+        for buf in bufs {
+            dropped += u64::from(!self.push(buf));
+        }
+        dropped
+    }
+
+    /// Pushes one buffer; returns `false` (and drops it) if the queue is full.
+    pub(crate) fn push(&self, buf: BytesMut) -> bool {
+        let cap = buf.capacity();
+        self.bytes.fetch_add(cap, Relaxed);
+        match self.queue.push(buf) {
+            Ok(()) => true,
+            Err(_full) => {
+                self.bytes.fetch_sub(cap, Relaxed);
+                false
+            }
+        }
+    }
+
+    /// Pops one buffer.
+    pub(crate) fn pop(&self) -> Option<BytesMut> {
+        let buf = self.queue.pop()?;
+        self.bytes.fetch_sub(buf.capacity(), Relaxed);
+        Some(buf)
+    }
+
+    /// Moves up to `max` buffers into `into`.
+    pub(crate) fn pop_batch(&self, into: &mut Vec<BytesMut>, max: usize) {
+        let mut moved = 0;
+        let mut bytes = 0;
+        while moved < max {
+            let Some(buf) = self.queue.pop() else { break };
+            bytes += buf.capacity();
+            into.push(buf);
+            moved += 1;
+        }
+        if bytes > 0 {
+            self.bytes.fetch_sub(bytes, Relaxed);
+        }
+    }
+
+    /// Drops every queued buffer; returns how many, and their bytes.
+    pub(crate) fn drain(&self) -> (u64, usize) {
+        let (mut n, mut bytes) = (0, 0);
+        while let Some(buf) = self.pop() {
+            n += 1;
+            bytes += buf.capacity();
+        }
+        (n, bytes)
+    }
+
+    /// Queued buffers and their bytes, for stats.
+    pub(crate) fn level(&self) -> (usize, usize) {
+        (self.queue.len(), self.bytes.load(Relaxed))
+    }
+}

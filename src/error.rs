@@ -1,0 +1,156 @@
+//! Typed errors: invalid configuration and refused requests.
+
+use core::fmt;
+
+/// Why a [`Builder`](crate::Builder) could not build a pool.
+///
+/// # Examples
+///
+/// ```
+/// use tierpool::{BufPool, ConfigError};
+///
+/// assert_eq!(BufPool::builder().tiers(&[]).build().unwrap_err(), ConfigError::NoTiers);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// The tier list is empty.
+    NoTiers,
+    /// More tiers than [`MAX_TIERS`](crate::MAX_TIERS).
+    TooManyTiers {
+        /// Tiers given.
+        count: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// A tier of size zero.
+    ZeroSize {
+        /// Its position in the tier list.
+        index: usize,
+    },
+    /// A tier smaller than the one before it.
+    NotAscending {
+        /// Its position in the tier list.
+        index: usize,
+        /// Its size.
+        size: usize,
+        /// The size of the tier before it.
+        previous: usize,
+    },
+    /// The same size given twice.
+    Duplicate {
+        /// The repeated size.
+        size: usize,
+    },
+    /// A tier above [`MAX_TIER_SIZE`](crate::MAX_TIER_SIZE).
+    TierTooLarge {
+        /// The tier's size.
+        size: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// A ceiling below its tier's size (or a ceiling factor of 0).
+    CeilingBelowSize {
+        /// The tier's size.
+        size: usize,
+        /// The ceiling given for it.
+        ceiling: usize,
+    },
+    /// A per-tier list whose length differs from the number of tiers.
+    LengthMismatch {
+        /// The builder setting, e.g. `"thread_cache"`.
+        setting: &'static str,
+        /// The number of tiers.
+        expected: usize,
+        /// The number of values given.
+        got: usize,
+    },
+    /// A global queue of capacity zero.
+    ZeroGlobalQueue {
+        /// The tier's size.
+        size: usize,
+    },
+    /// `max_request` below the largest tier, or above `isize::MAX`.
+    InvalidMaxRequest {
+        /// The value given.
+        max_request: usize,
+        /// The largest tier.
+        largest_tier: usize,
+    },
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            Self::NoTiers => f.write_str("no tiers: a pool needs at least one tier size"),
+            Self::TooManyTiers { count, max } => write!(f, "{count} tiers given, at most {max} are allowed"),
+            Self::ZeroSize { index } => write!(f, "tier {index} has size 0: tier sizes must be at least 1 byte"),
+            Self::NotAscending { index, size, previous } => write!(
+                f,
+                "tier {index} ({size} bytes) is smaller than tier {} ({previous} bytes): tiers must be sorted ascending",
+                index - 1
+            ),
+            Self::Duplicate { size } => write!(f, "tier size {size} is given twice: tier sizes must be distinct"),
+            Self::TierTooLarge { size, max } => write!(f, "tier size {size} is above the maximum tier size {max}"),
+            Self::CeilingBelowSize { size, ceiling } => {
+                write!(
+                    f,
+                    "ceiling {ceiling} of tier {size} is below the tier size: a ceiling must be at least its size"
+                )
+            }
+            Self::LengthMismatch { setting, expected, got } => {
+                write!(f, "{setting} has {got} values for {expected} tiers: give exactly one per tier")
+            }
+            Self::ZeroGlobalQueue { size } => {
+                write!(f, "global queue of tier {size} has capacity 0: it must hold at least 1 buffer")
+            }
+            Self::InvalidMaxRequest { max_request, largest_tier } => write!(
+                f,
+                "max_request {max_request} must be at least the largest tier ({largest_tier}) and at most isize::MAX"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+/// Why [`BufPool::try_get`](crate::BufPool::try_get) refused a request.
+///
+/// # Examples
+///
+/// ```
+/// use tierpool::{BufPool, GetError};
+///
+/// let pool = BufPool::new();
+/// let err = pool.try_get(usize::MAX).unwrap_err();
+/// assert_eq!(err, GetError::TooLarge { requested: usize::MAX, limit: tierpool::DEFAULT_MAX_REQUEST });
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum GetError {
+    /// The request is above the pool's `max_request`.
+    TooLarge {
+        /// Bytes requested.
+        requested: usize,
+        /// The pool's `max_request`.
+        limit: usize,
+    },
+    /// The allocator could not provide an unpooled buffer of this size.
+    AllocFailed {
+        /// Bytes requested.
+        requested: usize,
+    },
+}
+
+impl fmt::Display for GetError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            Self::TooLarge { requested, limit } => {
+                write!(f, "requested {requested} bytes, above this pool's max_request of {limit} bytes")
+            }
+            Self::AllocFailed { requested } => write!(f, "the allocator could not provide {requested} bytes"),
+        }
+    }
+}
+
+impl std::error::Error for GetError {}

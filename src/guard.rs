@@ -1,0 +1,244 @@
+//! The guard: [`PooledBuf`], a `BytesMut` on loan from a pool.
+
+use core::fmt;
+use core::mem::ManuallyDrop;
+use core::ops::{Deref, DerefMut};
+
+use bytes::{Bytes, BytesMut};
+
+use crate::local;
+use crate::pool::BufPool;
+use crate::recycle::{self, HandedOut, Origin};
+use crate::stats::Event;
+use crate::sync::Arc;
+
+/// A [`BytesMut`] on loan from a [`BufPool`]; it goes back to the pool when
+/// dropped.
+///
+/// It dereferences to `BytesMut`, so every `BytesMut` method works on it,
+/// including those that grow, split, advance or replace the storage. On drop
+/// the buffer is cleared and classified by its real capacity: pooled in the
+/// tier it now fits, or discarded if it grew past every ceiling or its
+/// storage is still shared (see the crate docs, *Returning buffers*).
+///
+/// Dropping the guard is the only way to return a buffer, so a buffer cannot
+/// be used after it is returned, nor returned twice.
+///
+/// # Examples
+///
+/// ```
+/// let pool = tierpool::BufPool::new();
+/// let mut buf = pool.get(64);
+/// buf.extend_from_slice(b"GET / HTTP/1.1\r\n");
+/// assert_eq!(&buf[..4], b"GET ");
+/// drop(buf); // back in this thread's cache, cleared
+/// assert!(pool.get(64).is_empty());
+/// ```
+#[must_use = "dropping a PooledBuf returns it to the pool at once"]
+pub struct PooledBuf<'a> {
+    /// Never dropped in place: every way a guard ends moves the buffer out
+    /// first (into the pool, or to the caller), leaving an empty `BytesMut`,
+    /// which owns nothing and is cheaper to forget than to drop.
+    buf: ManuallyDrop<BytesMut>,
+    /// The storage as handed out (whole): decides the return's fast path.
+    handed_out: HandedOut,
+    /// `None` once detached: the buffer has left the pool for good.
+    origin: Option<Origin>,
+    pool: PoolRef<'a>,
+}
+
+/// How a guard reaches its pool: borrowed (free) or owned (one refcount).
+pub(crate) enum PoolRef<'a> {
+    Borrowed(&'a BufPool),
+    Owned(Arc<BufPool>),
+}
+
+impl PoolRef<'_> {
+    #[inline]
+    fn get(&self) -> &BufPool {
+        match self {
+            PoolRef::Borrowed(pool) => pool,
+            PoolRef::Owned(pool) => pool,
+        }
+    }
+}
+
+// === impl PooledBuf ===
+
+impl<'a> PooledBuf<'a> {
+    #[inline]
+    pub(crate) fn new(buf: BytesMut, origin: Origin, pool: PoolRef<'a>) -> Self {
+        Self { handed_out: HandedOut::of(&buf), buf: ManuallyDrop::new(buf), origin: Some(origin), pool }
+    }
+
+    /// A guard whose buffer `fill` writes in place (see `local::take_into`).
+    #[inline]
+    pub(crate) fn filled(origin: Origin, pool: PoolRef<'a>, fill: impl FnOnce(&mut BytesMut)) -> Self {
+        let mut guard =
+            Self { buf: ManuallyDrop::new(BytesMut::new()), handed_out: HandedOut::EMPTY, origin: Some(origin), pool };
+        fill(&mut guard.buf);
+        guard.handed_out = HandedOut::of(&guard.buf);
+        guard
+    }
+
+    #[inline]
+    fn pool(&self) -> &BufPool {
+        self.pool.get()
+    }
+
+    /// Copies the contents out into an exact-size [`Bytes`] and returns the
+    /// buffer to the pool at once.
+    ///
+    /// The `Bytes` owns a fresh allocation of exactly `len()` bytes (none if
+    /// empty), so it never aliases pool memory and never pins a large buffer
+    /// for the sake of a few bytes. For large payloads that live briefly,
+    /// [`into_shared`](PooledBuf::into_shared) avoids the copy.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = tierpool::BufPool::new();
+    /// let mut buf = pool.get(4096);
+    /// buf.extend_from_slice(b"response");
+    /// let body = buf.freeze();
+    /// let mut reused = pool.get(4096); // the same memory, handed out again
+    /// reused.extend_from_slice(b"XXXXXXXX");
+    /// assert_eq!(body, "response");
+    /// ```
+    #[must_use = "freeze returns the frozen copy"]
+    pub fn freeze(self) -> Bytes {
+        Bytes::copy_from_slice(&self.buf)
+    }
+
+    /// Takes the buffer out of the pool for good. It is counted as detached
+    /// and will be freed, not pooled, when the returned `BytesMut` drops.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = tierpool::BufPool::new();
+    /// let owned: bytes::BytesMut = pool.get(10).detach();
+    /// assert_eq!(owned.capacity(), 4096);
+    /// assert_eq!(pool.stats().tiers[0].detached, 1);
+    /// ```
+    #[must_use = "detach returns the buffer"]
+    pub fn detach(mut self) -> BytesMut {
+        if let Some(origin) = self.origin.take() {
+            let inner = self.pool().inner();
+            local::count(inner, origin.stats_index(inner), Event::Detached);
+        }
+        core::mem::take(&mut *self.buf)
+    }
+
+    /// The size of the tier this buffer was handed out from, or `None` for an
+    /// oversize (unpooled) buffer.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = tierpool::BufPool::new();
+    /// assert_eq!(pool.get(5000).tier_size(), Some(65536));
+    /// assert_eq!(pool.get(2 << 20).tier_size(), None);
+    /// ```
+    #[must_use]
+    pub fn tier_size(&self) -> Option<usize> {
+        match self.origin? {
+            Origin::Tier(t) => Some(self.pool().tier_sizes()[t]),
+            Origin::Oversize => None,
+        }
+    }
+}
+
+impl PooledBuf<'static> {
+    /// Turns the guard into a [`Bytes`] without copying; the buffer returns to
+    /// its pool when the last clone of that `Bytes` drops, on whichever thread
+    /// that is.
+    ///
+    /// Costs one small allocation (the owner box of `Bytes::from_owner`).
+    /// Until the last clone drops, the whole buffer stays out of the pool, so
+    /// prefer [`freeze`](PooledBuf::freeze) for small payloads that may live
+    /// long. Only `'static` guards (from [`BufPool::get_owned`],
+    /// [`global`](crate::global) or [`get`](crate::get)) can do this.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = std::sync::Arc::new(tierpool::BufPool::new());
+    /// let mut buf = pool.get_owned(64 * 1024);
+    /// buf.extend_from_slice(&[7; 60_000]);
+    /// let a = buf.into_shared();
+    /// let b = a.slice(10..20);
+    /// drop(a);
+    /// assert_eq!(pool.stats().outstanding, 1); // `b` still holds the buffer
+    /// drop(b);
+    /// assert_eq!(pool.stats().outstanding, 0);
+    /// ```
+    #[must_use = "into_shared returns the Bytes"]
+    pub fn into_shared(self) -> Bytes {
+        Bytes::from_owner(self)
+    }
+}
+
+impl Origin {
+    /// The stats row of this origin: its tier, or the oversize row.
+    fn stats_index(self, inner: &crate::pool::Inner) -> usize {
+        match self {
+            Origin::Tier(t) => t,
+            Origin::Oversize => inner.config.tiers(),
+        }
+    }
+}
+
+impl Drop for PooledBuf<'_> {
+    #[inline]
+    fn drop(&mut self) {
+        match self.origin.take() {
+            Some(origin) => recycle::give_back(self.pool.get().inner(), origin, &mut self.buf, self.handed_out),
+            // Detached: the buffer was moved out already; this is a no-op.
+            None => drop(core::mem::take(&mut *self.buf)),
+        }
+        debug_assert_eq!(self.buf.capacity(), 0, "the buffer must have left the guard");
+    }
+}
+
+impl Deref for PooledBuf<'_> {
+    type Target = BytesMut;
+
+    #[inline]
+    fn deref(&self) -> &BytesMut {
+        &self.buf
+    }
+}
+
+impl DerefMut for PooledBuf<'_> {
+    #[inline]
+    fn deref_mut(&mut self) -> &mut BytesMut {
+        &mut self.buf
+    }
+}
+
+impl AsRef<[u8]> for PooledBuf<'_> {
+    #[inline]
+    fn as_ref(&self) -> &[u8] {
+        &self.buf
+    }
+}
+
+impl AsMut<[u8]> for PooledBuf<'_> {
+    #[inline]
+    fn as_mut(&mut self) -> &mut [u8] {
+        &mut self.buf
+    }
+}
+
+/// Shows the tier, length and capacity, never the contents: a pooled buffer
+/// may hold secrets, and logs outlive requests.
+impl fmt::Debug for PooledBuf<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PooledBuf")
+            .field("tier", &self.tier_size())
+            .field("len", &self.buf.len())
+            .field("capacity", &self.buf.capacity())
+            .finish()
+    }
+}

@@ -1,0 +1,192 @@
+//! The return path: what happens to a buffer when its guard ends.
+//!
+//! ```text
+//! guard drops ─► normalise ─► classify by real capacity ─┬─► thread cache ─► (full) spill half ─► global queue ─► (full) drop
+//!                                                        └─► discard, counted by reason
+//! ```
+//!
+//! Invariants this file establishes for everything the pool holds:
+//! 1. **Empty.** A pooled buffer has `len() == 0`, so no byte of a previous
+//!    user is ever readable through the next user's `BytesMut` (stale data).
+//! 2. **Unique.** A pooled buffer shares its storage with no live `Bytes` or
+//!    `BytesMut`, so pool memory is never aliased (split-then-freeze).
+//! 3. **Whole.** A pooled buffer views its entire allocation from offset 0, so
+//!    `advance`, `split_to` and friends never shrink what the next user gets.
+//! 4. **Bounded.** A pooled buffer's real capacity is at least its tier's size
+//!    and at most its tier's ceiling (cap growth never pins memory forever).
+//!
+//! `try_reclaim(n)` alone cannot prove (2). It returns `true` at once whenever
+//! the visible capacity is already `>= n`, and storage that grew and then had a
+//! frame split off and frozen (the codec pattern) passes that test while still
+//! shared. So the return path first makes the view one byte short of whole
+//! (write a byte, `advance(1)`). After that, only storage this handle owns
+//! alone can be reclaimed: `KIND_VEC` storage gets its whole offset back, and
+//! unique `KIND_ARC` storage moves back to the front. Shared storage returns
+//! `false`. None of this allocates. (`Vec::from(BytesMut)` would also test
+//! uniqueness, but `BytesMut` has no public allocation-free way back from a
+//! `Vec`.)
+
+use bytes::{Buf, BufMut, BytesMut};
+
+use crate::config::{Config, Fit};
+use crate::local;
+use crate::pool::Inner;
+use crate::stats::Event;
+
+/// Where a guard's buffer came from, which decides how it goes back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Origin {
+    /// Handed out by tier `usize`.
+    Tier(usize),
+    /// An exact-size buffer above the largest tier: never pooled.
+    Oversize,
+}
+
+/// The storage a guard was handed: the address where its whole allocation
+/// starts (only compared, never dereferenced), and its size.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct HandedOut {
+    pub(crate) addr: usize,
+    pub(crate) capacity: usize,
+}
+
+impl HandedOut {
+    pub(crate) const EMPTY: Self = Self { addr: 0, capacity: 0 };
+
+    pub(crate) fn of(buf: &BytesMut) -> Self {
+        Self { addr: buf.as_ptr().addr(), capacity: buf.capacity() }
+    }
+}
+
+/// Ends a guard: pools `buf` or discards it, and counts which. Works on the
+/// guard's own field, so the buffer moves once, into the cache.
+#[inline]
+pub(crate) fn give_back(inner: &Inner, origin: Origin, buf: &mut BytesMut, handed_out: HandedOut) {
+    let Origin::Tier(from) = origin else {
+        drop(core::mem::take(buf)); // oversize: never pooled
+        return local::count(inner, inner.config.tiers(), Event::AboveCeiling);
+    };
+    buf.clear();
+    // Fast path: the view is exactly the storage handed out, which was whole.
+    // Then it still spans its entire allocation, so no other handle can view
+    // a byte of it, and its capacity, hence its tier, is unchanged.
+    if buf.as_ptr().addr() == handed_out.addr && buf.capacity() == handed_out.capacity {
+        return local::put(inner, from, from, buf);
+    }
+    match classify(&inner.config, core::mem::take(buf), handed_out.capacity) {
+        Ok((tier, mut buf)) => local::put(inner, from, tier, &mut buf),
+        Err(reason) => local::count(inner, from, reason),
+    }
+}
+
+/// Normalises `buf` and picks the tier its real capacity belongs to, or the
+/// reason it is discarded. A discarded buffer is freed here. `hint` is the
+/// capacity of the storage when it was handed out.
+#[cold]
+pub(crate) fn classify(config: &Config, mut buf: BytesMut, hint: usize) -> Result<(usize, BytesMut), Event> {
+    buf.clear();
+    let cap = buf.capacity();
+    if cap == 0 {
+        return Err(Event::Shared); // storage taken away (`split`, `mem::take`)
+    }
+    // The uniqueness probe: a view one byte short of whole can be reclaimed
+    // only if no other handle shares the storage. Asking for `hint` first
+    // recovers space split off the *end* of the original storage, too.
+    buf.put_u8(0);
+    buf.advance(1);
+    if !(buf.try_reclaim(cap.max(hint)) || buf.try_reclaim(cap)) {
+        return Err(Event::Shared);
+    }
+    debug_assert!(buf.is_empty() && buf.capacity() >= cap);
+    match config.tier_for_capacity(buf.capacity()) {
+        Ok(tier) => Ok((tier, buf)),
+        Err(Fit::TooSmall) => Err(Event::TooSmall),
+        Err(Fit::AboveCeiling) => Err(Event::AboveCeiling),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Builder;
+
+    fn config() -> Config {
+        Builder::new().config().unwrap()
+    }
+
+    #[test]
+    fn advanced_buffer_is_reclaimed_whole() {
+        let mut b = BytesMut::with_capacity(4096);
+        b.extend_from_slice(&[1; 3000]);
+        b.advance(2500);
+        assert!(b.capacity() < 4096);
+        let (tier, b) = classify(&config(), b, 4096).unwrap();
+        assert_eq!((tier, b.len(), b.capacity()), (0, 0, 4096));
+    }
+
+    #[test]
+    fn storage_shared_with_a_frozen_split_is_discarded() {
+        let mut b = BytesMut::with_capacity(4096);
+        b.extend_from_slice(b"frame");
+        let frame = b.split().freeze();
+        assert_eq!(classify(&config(), b, 4096).unwrap_err(), Event::Shared);
+        assert_eq!(&frame[..], b"frame");
+    }
+
+    #[test]
+    fn grown_then_split_storage_is_discarded_although_capacity_suffices() {
+        // The codec pattern: the buffer grows past its tier, then a frame is
+        // split off the front. The remaining view still has > 64 KiB of
+        // capacity, so `try_reclaim(65536)` would say yes.
+        let mut b = BytesMut::with_capacity(4096);
+        b.reserve(100 << 10);
+        b.extend_from_slice(&[7; 100]);
+        let frame = b.split_to(10).freeze();
+        assert!(b.capacity() >= 64 << 10);
+        assert_eq!(classify(&config(), b, 4096).unwrap_err(), Event::Shared);
+        assert_eq!(&frame[..], &[7; 10]);
+    }
+
+    #[test]
+    fn split_storage_whose_other_half_dropped_is_reclaimed_whole() {
+        let mut b = BytesMut::with_capacity(4096);
+        b.extend_from_slice(&[1; 100]);
+        drop(b.split_to(60));
+        let (tier, b) = classify(&config(), b, 4096).unwrap();
+        assert_eq!((tier, b.capacity()), (0, 4096));
+    }
+
+    #[test]
+    fn space_split_off_the_end_is_reclaimed_with_the_hint() {
+        let mut b = BytesMut::with_capacity(65536);
+        drop(b.split_off(100));
+        assert_eq!(b.capacity(), 100);
+        let (tier, b) = classify(&config(), b, 65536).unwrap();
+        assert_eq!((tier, b.capacity()), (1, 65536));
+    }
+
+    #[test]
+    fn storage_shared_with_a_live_tail_is_discarded() {
+        let mut b = BytesMut::with_capacity(65536);
+        let tail = b.split_off(100);
+        assert_eq!(classify(&config(), b, 65536).unwrap_err(), Event::Shared);
+        drop(tail);
+    }
+
+    #[test]
+    fn taken_storage_is_unreclaimable() {
+        let mut b = BytesMut::with_capacity(4096);
+        let taken = std::mem::take(&mut b);
+        assert_eq!(classify(&config(), b, 4096).unwrap_err(), Event::Shared);
+        drop(taken);
+    }
+
+    #[test]
+    fn capacity_decides_tier_and_ceiling() {
+        let c = config();
+        assert_eq!(classify(&c, BytesMut::with_capacity(100), 0).unwrap_err(), Event::TooSmall);
+        assert_eq!(classify(&c, BytesMut::with_capacity(70 << 10), 0).unwrap().0, 1);
+        assert_eq!(classify(&c, BytesMut::with_capacity(10 << 10), 0).unwrap_err(), Event::AboveCeiling);
+        assert_eq!(classify(&c, BytesMut::with_capacity(3 << 20), 0).unwrap_err(), Event::AboveCeiling);
+    }
+}

@@ -1,0 +1,12 @@
+//! Integration tests: one binary, one module per public behaviour area.
+
+mod config;
+mod freeze;
+mod get;
+mod returns;
+mod threads;
+
+/// A pool with the default tiers whose caches are private to the test.
+pub(crate) fn pool() -> tierpool::BufPool {
+    tierpool::BufPool::new()
+}

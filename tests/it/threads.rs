@@ -1,0 +1,137 @@
+//! Guards across threads, thread exit, and `Send + Sync`.
+
+use std::sync::Arc;
+use std::sync::mpsc;
+
+use tierpool::{BufPool, PooledBuf};
+
+use crate::pool;
+
+#[test]
+fn static_guards_are_send_and_sync() {
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<PooledBuf<'static>>();
+    assert_send_sync::<BufPool>();
+}
+
+#[test]
+fn owned_guard_dropped_on_another_thread_returns_through_that_threads_cache() {
+    let pool = Arc::new(pool());
+    let mut buf = pool.get_owned(100);
+    buf.extend_from_slice(b"hand-off");
+    let remote = Arc::clone(&pool);
+    std::thread::spawn(move || {
+        assert_eq!(&buf[..], b"hand-off");
+        drop(buf);
+        // The buffer sits in this thread's cache now.
+        assert_eq!(remote.stats().tiers[0].retained_buffers, 1);
+        assert_eq!(remote.get(100).capacity(), 4096);
+        assert_eq!(remote.stats().tiers[0].cache_hits, 1);
+    })
+    .join()
+    .unwrap();
+    let stats = pool.stats();
+    assert_eq!(stats.outstanding, 0);
+    // The exited thread flushed its cache to the global queue.
+    assert_eq!(stats.tiers[0].retained_buffers, 1);
+    drop(pool.get(100));
+    assert_eq!(pool.stats().tiers[0].global_hits, 1);
+}
+
+#[test]
+fn global_guard_dropped_on_another_thread_is_counted() {
+    let before = tierpool::global().stats();
+    let buf = tierpool::get(1 << 20);
+    std::thread::spawn(move || drop(buf)).join().unwrap();
+    let after = tierpool::global().stats();
+    assert!(after.tiers[2].returns > before.tiers[2].returns);
+}
+
+#[test]
+fn producer_consumer_hand_off_reuses_buffers_without_allocating_in_steady_state() {
+    let pool = Arc::new(pool());
+    let (tx, rx) = mpsc::sync_channel::<PooledBuf<'static>>(8);
+    let consumer = std::thread::spawn(move || {
+        let mut n = 0u64;
+        for buf in rx {
+            assert_eq!(buf.len(), 64);
+            assert!(buf.iter().all(|&b| b == buf[0]));
+            n += 1;
+        }
+        n
+    });
+    for i in 0..10_000u32 {
+        let mut buf = pool.get_owned(4096);
+        buf.extend_from_slice(&[i as u8; 64]);
+        tx.send(buf).unwrap();
+    }
+    drop(tx);
+    assert_eq!(consumer.join().unwrap(), 10_000);
+    let t = &pool.stats().tiers[0];
+    assert_eq!(t.gets, 10_000);
+    assert_eq!(t.returns, 10_000);
+    assert!(t.misses < 200, "steady-state hand-off must reuse buffers: {} misses", t.misses);
+}
+
+#[test]
+fn exited_threads_strand_nothing() {
+    let pool = Arc::new(pool());
+    let threads: Vec<_> = (0..16)
+        .map(|_| {
+            let pool = Arc::clone(&pool);
+            std::thread::spawn(move || {
+                let held: Vec<_> = (0..3).map(|_| pool.get(100)).collect();
+                drop(held);
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+    let t = &pool.stats().tiers[0];
+    // Later threads reuse what earlier ones flushed, so fewer than 48 were
+    // allocated; every one allocated is retained, none is lost.
+    assert_eq!(t.gets, 48);
+    assert!(t.misses >= 3 && t.misses <= 48);
+    assert_eq!((t.returns, t.retained_buffers, t.discards.total()), (48, t.misses, 0));
+    pool.trim();
+    assert_eq!(pool.stats().retained_bytes(), 0);
+}
+
+#[test]
+fn trim_makes_other_threads_release_their_cache_on_next_use() {
+    let pool = Arc::new(pool());
+    let (go, wait) = mpsc::channel::<()>();
+    let (done, finished) = mpsc::channel::<()>();
+    let worker = {
+        let pool = Arc::clone(&pool);
+        std::thread::spawn(move || {
+            drop(pool.get(100)); // cached in this thread
+            done.send(()).unwrap();
+            wait.recv().unwrap();
+            drop(pool.get(100)); // next use after trim: the cache is released first
+            done.send(()).unwrap();
+            wait.recv().unwrap();
+        })
+    };
+    finished.recv().unwrap();
+    assert_eq!(pool.stats().tiers[0].retained_buffers, 1);
+    pool.trim();
+    go.send(()).unwrap();
+    finished.recv().unwrap();
+    let t = &pool.stats().tiers[0];
+    assert_eq!((t.trimmed, t.misses), (1, 2), "the stale cache was released, not reused");
+    go.send(()).unwrap();
+    worker.join().unwrap();
+}
+
+#[test]
+fn a_dropped_pool_strands_nothing_in_this_threads_cache() {
+    let pool = pool();
+    drop(pool.get(100));
+    drop(pool);
+    // The next pool registered on this thread retires the dead slot.
+    let other = BufPool::new();
+    drop(other.get(100));
+    assert_eq!(other.stats().tiers[0].retained_buffers, 1);
+}
