@@ -5,6 +5,8 @@
 //! place and produces a [`Config`] whose invariants the rest of the crate relies
 //! on without re-checking.
 
+use std::time::Duration;
+
 use crate::error::ConfigError;
 use crate::pool::BufPool;
 
@@ -35,6 +37,10 @@ pub const DEFAULT_MAX_REQUEST: usize = 1 << 30;
 
 /// The most tiers a pool may have.
 pub const MAX_TIERS: usize = 16;
+
+/// The default idle interval: a pooled buffer unused for this long is
+/// released (see [`Builder::idle_timeout`]).
+pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Bytes a thread caches per tier by default, before it spills to the global
 /// queue. Caches are sized by bytes, not count (Bonwick's magazines): a thread
@@ -111,6 +117,9 @@ pub struct Builder {
     thread_cache: Option<Vec<usize>>,
     global_queue: Option<Vec<usize>>,
     max_request: usize,
+    max_retained_bytes: Option<usize>,
+    idle_timeout: Option<Duration>,
+    scrub_on_return: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -130,7 +139,8 @@ impl Default for Builder {
 impl Builder {
     /// A builder with the default settings: [`DEFAULT_TIERS`],
     /// [`DEFAULT_CEILING_FACTOR`], caches sized by [`default_thread_cache`] and
-    /// [`default_global_queue`], and [`DEFAULT_MAX_REQUEST`].
+    /// [`default_global_queue`], [`DEFAULT_MAX_REQUEST`], no byte budget,
+    /// idle decay after [`DEFAULT_IDLE_TIMEOUT`], and no scrubbing.
     ///
     /// # Examples
     ///
@@ -146,6 +156,9 @@ impl Builder {
             thread_cache: None,
             global_queue: None,
             max_request: DEFAULT_MAX_REQUEST,
+            max_retained_bytes: None,
+            idle_timeout: Some(DEFAULT_IDLE_TIMEOUT),
+            scrub_on_return: false,
         }
     }
 
@@ -256,14 +269,99 @@ impl Builder {
         self
     }
 
+    /// Caps the bytes the pool retains, in its global queues and every thread
+    /// cache together, at every instant, under any number of threads. A
+    /// return that would go over is discarded and counted as `over_budget`.
+    ///
+    /// Each thread reserves budget in batches of 1/64 of the limit, so the
+    /// hot path stays free of shared atomics. The price: reservations that sit
+    /// unused in other threads can make a return be refused a little before
+    /// the limit is reached, never after. Must be at least the smallest tier.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = tierpool::BufPool::builder().max_retained_bytes(64 * 1024).build()?;
+    /// let held: Vec<_> = (0..32).map(|_| pool.get(4096)).collect();
+    /// drop(held); // 32 × 4 KiB = 128 KiB returned; at most 64 KiB kept
+    /// let stats = pool.stats();
+    /// assert!(stats.retained_bytes() <= 64 * 1024);
+    /// assert!(stats.tiers[0].discards.over_budget >= 16);
+    /// # Ok::<(), tierpool::ConfigError>(())
+    /// ```
+    #[must_use]
+    pub fn max_retained_bytes(mut self, bytes: usize) -> Self {
+        self.max_retained_bytes = Some(bytes);
+        self
+    }
+
+    /// Releases pooled buffers that stay unused for a whole `interval`
+    /// ([`DEFAULT_IDLE_TIMEOUT`] by default); `None` keeps them until
+    /// [`trim`](BufPool::trim) or the pool drops.
+    ///
+    /// No background thread is involved. Every thread checks the clock once
+    /// per 1024 gets and returns, and [`BufPool::decay`] checks it on demand.
+    /// A buffer may therefore stay up to one more interval, plus the time to
+    /// the next check, before it is released. A thread's own cache is reaped
+    /// on its next use of the pool.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let pool = tierpool::BufPool::builder().idle_timeout(Some(Duration::from_millis(10))).build()?;
+    /// drop(pool.get(100));
+    /// std::thread::sleep(Duration::from_millis(15));
+    /// pool.decay(); // tick: the buffer is idle from now on
+    /// std::thread::sleep(Duration::from_millis(15));
+    /// pool.decay(); // a whole interval idle: released
+    /// assert_eq!(pool.stats().retained_bytes(), 0);
+    /// # Ok::<(), tierpool::ConfigError>(())
+    /// ```
+    #[must_use]
+    pub fn idle_timeout(mut self, interval: Option<Duration>) -> Self {
+        self.idle_timeout = interval;
+        self
+    }
+
+    /// Zeroes a buffer's whole capacity before it is pooled, so that no byte
+    /// of one user's data, secrets included, survives into the next user's
+    /// memory, even beyond `len()` (after `truncate`, `advance` or `split`).
+    ///
+    /// Costs a `memset` of the full capacity on every pooled return; see
+    /// docs/tuning.md for figures. Discarded buffers go back to the allocator
+    /// unscrubbed.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = tierpool::BufPool::builder().scrub_on_return(true).build()?;
+    /// let mut buf = pool.get(16);
+    /// buf.extend_from_slice(b"password=hunter2");
+    /// drop(buf); // all 4096 bytes of capacity are zeroed, then pooled
+    /// assert_eq!(pool.stats().tiers[0].retained_buffers, 1);
+    /// # Ok::<(), tierpool::ConfigError>(())
+    /// ```
+    #[must_use]
+    pub fn scrub_on_return(mut self, scrub: bool) -> Self {
+        self.scrub_on_return = scrub;
+        self
+    }
+
     /// Validates the settings and builds the pool.
     ///
     /// # Errors
     ///
-    /// Returns the first [`ConfigError`] found: no tiers, too many tiers, a
-    /// zero, unsorted, duplicate or oversized tier, a ceiling below its size,
-    /// a per-tier list of the wrong length, a zero global-queue capacity, or a
-    /// `max_request` below the largest tier or above `isize::MAX`.
+    /// Returns the first [`ConfigError`] found:
+    /// - no tiers, or too many;
+    /// - a zero, unsorted, duplicate or oversized tier;
+    /// - a ceiling below its size;
+    /// - a per-tier list of the wrong length;
+    /// - a zero global-queue capacity;
+    /// - a `max_request` below the largest tier or above `isize::MAX`;
+    /// - a byte budget below the smallest tier;
+    /// - a zero idle timeout.
     ///
     /// # Examples
     ///
@@ -336,7 +434,25 @@ impl Builder {
             return Err(ConfigError::InvalidMaxRequest { max_request: self.max_request, largest_tier: largest });
         }
 
-        Ok(Config { sizes: tiers, ceilings, thread_cache, global_queue, max_request: self.max_request })
+        if let Some(budget) = self.max_retained_bytes {
+            if budget < tiers[0] {
+                return Err(ConfigError::BudgetBelowSmallestTier { budget, smallest_tier: tiers[0] });
+            }
+        }
+        if self.idle_timeout == Some(Duration::ZERO) {
+            return Err(ConfigError::ZeroIdleTimeout);
+        }
+
+        Ok(Config {
+            sizes: tiers,
+            ceilings,
+            thread_cache,
+            global_queue,
+            max_request: self.max_request,
+            max_retained_bytes: self.max_retained_bytes,
+            idle_timeout: self.idle_timeout,
+            scrub_on_return: self.scrub_on_return,
+        })
     }
 }
 
@@ -354,7 +470,8 @@ fn per_tier(setting: &'static str, values: Vec<usize>, tiers: usize) -> Result<V
 ///   with at most `MAX_TIERS` entries;
 /// - every per-tier vector has `sizes.len()` entries;
 /// - `ceilings[i] >= sizes[i]` and `global_queue[i] >= 1`;
-/// - `sizes.last() <= max_request <= isize::MAX`.
+/// - `sizes.last() <= max_request <= isize::MAX`;
+/// - `max_retained_bytes >= sizes[0]`, and `idle_timeout` is not zero.
 #[derive(Debug, Clone)]
 pub(crate) struct Config {
     pub(crate) sizes: Vec<usize>,
@@ -362,6 +479,9 @@ pub(crate) struct Config {
     pub(crate) thread_cache: Vec<usize>,
     pub(crate) global_queue: Vec<usize>,
     pub(crate) max_request: usize,
+    pub(crate) max_retained_bytes: Option<usize>,
+    pub(crate) idle_timeout: Option<Duration>,
+    pub(crate) scrub_on_return: bool,
 }
 
 // === impl Config ===

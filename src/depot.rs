@@ -24,21 +24,36 @@ pub(crate) struct Depot {
     /// Real capacity of the buffers in `queue`. Added before a push and
     /// subtracted after a pop, so it never under-counts what is queued.
     bytes: AtomicUsize,
+    /// Queue length at the start of the current decay epoch.
+    epoch_len: AtomicUsize,
+    /// Buffers popped since the start of the current decay epoch. The queue
+    /// is FIFO, so the `epoch_len - popped` buffers at its head were there
+    /// all epoch long and never handed out: the idle ones.
+    epoch_popped: AtomicUsize,
 }
 
 impl Depot {
     pub(crate) fn new(capacity: usize) -> Self {
-        Self { queue: ArrayQueue::new(capacity), bytes: AtomicUsize::new(0) }
+        Self {
+            queue: ArrayQueue::new(capacity),
+            bytes: AtomicUsize::new(0),
+            epoch_len: AtomicUsize::new(0),
+            epoch_popped: AtomicUsize::new(0),
+        }
     }
 
     /// Pushes every buffer of `bufs`, in order; returns how many were dropped
-    /// because the queue was full.
-    pub(crate) fn push_batch(&self, bufs: impl Iterator<Item = BytesMut>) -> u64 {
-        let mut dropped = 0;
+    /// because the queue was full, and their bytes.
+    pub(crate) fn push_batch(&self, bufs: impl Iterator<Item = BytesMut>) -> (u64, usize) {
+        let (mut dropped, mut bytes) = (0, 0);
         for buf in bufs {
-            dropped += u64::from(!self.push(buf));
+            let cap = buf.capacity();
+            if !self.push(buf) {
+                dropped += 1;
+                bytes += cap;
+            }
         }
-        dropped
+        (dropped, bytes)
     }
 
     /// Pushes one buffer; returns `false` (and drops it) if the queue is full.
@@ -58,6 +73,7 @@ impl Depot {
     pub(crate) fn pop(&self) -> Option<BytesMut> {
         let buf = self.queue.pop()?;
         self.bytes.fetch_sub(buf.capacity(), Relaxed);
+        self.epoch_popped.fetch_add(1, Relaxed);
         Some(buf)
     }
 
@@ -71,18 +87,37 @@ impl Depot {
             into.push(buf);
             moved += 1;
         }
-        if bytes > 0 {
+        if moved > 0 {
             self.bytes.fetch_sub(bytes, Relaxed);
+            self.epoch_popped.fetch_add(moved, Relaxed);
         }
     }
 
     /// Drops every queued buffer; returns how many, and their bytes.
     pub(crate) fn drain(&self) -> (u64, usize) {
+        self.drop_head(usize::MAX)
+    }
+
+    /// Ends a decay epoch: drops the buffers that sat at the head of the
+    /// queue all epoch long; returns how many, and their bytes. Concurrent
+    /// pushes and pops make the count approximate by the few buffers in
+    /// flight, never by a whole epoch's worth.
+    pub(crate) fn reap(&self) -> (u64, usize) {
+        let idle = self.epoch_len.load(Relaxed).saturating_sub(self.epoch_popped.swap(0, Relaxed));
+        let reaped = self.drop_head(idle);
+        self.epoch_len.store(self.queue.len(), Relaxed);
+        self.epoch_popped.store(0, Relaxed);
+        reaped
+    }
+
+    fn drop_head(&self, max: usize) -> (u64, usize) {
         let (mut n, mut bytes) = (0, 0);
-        while let Some(buf) = self.pop() {
+        while n < max as u64 {
+            let Some(buf) = self.queue.pop() else { break };
             n += 1;
             bytes += buf.capacity();
         }
+        self.bytes.fetch_sub(bytes, Relaxed);
         (n, bytes)
     }
 

@@ -77,6 +77,15 @@ pub enum ConfigError {
         /// The largest tier.
         largest_tier: usize,
     },
+    /// A byte budget too small to hold one buffer of the smallest tier.
+    BudgetBelowSmallestTier {
+        /// The budget given.
+        budget: usize,
+        /// The smallest tier.
+        smallest_tier: usize,
+    },
+    /// An idle timeout of zero (use `None` to disable idle decay).
+    ZeroIdleTimeout,
 }
 
 impl fmt::Display for ConfigError {
@@ -108,6 +117,11 @@ impl fmt::Display for ConfigError {
                 f,
                 "max_request {max_request} must be at least the largest tier ({largest_tier}) and at most isize::MAX"
             ),
+            Self::BudgetBelowSmallestTier { budget, smallest_tier } => write!(
+                f,
+                "max_retained_bytes {budget} is below the smallest tier ({smallest_tier}): the pool could keep nothing"
+            ),
+            Self::ZeroIdleTimeout => f.write_str("idle timeout of zero: use None to disable idle decay"),
         }
     }
 }

@@ -85,8 +85,36 @@
 //!
 //! When a thread exits, its caches are flushed to the global queues of the
 //! pools still alive, and its counters are folded into the pools' totals.
-//! [`BufPool::trim`] releases the global queues and the caller's cache at
-//! once. Other threads release their caches on their next use of the pool.
+//!
+//! # Memory
+//!
+//! Rust has no garbage collector to empty a pool the way Go's runs empty
+//! `sync.Pool`. tierpool bounds and releases memory itself:
+//!
+//! - **Bounded by construction.** Tier `i` holds at most
+//!   `global_queue[i] + threads × thread_cache[i]` buffers, each of at most
+//!   `ceiling[i]` bytes.
+//! - **A hard byte budget.** [`Builder::max_retained_bytes`] caps the bytes
+//!   held in the global queues and every thread cache together, at every
+//!   instant. A return that would exceed it is discarded (`over_budget`).
+//!   Threads reserve budget in batches, so the hot path stays free of shared
+//!   atomics (`src/budget.rs`).
+//! - **Thread exit.** An exiting thread flushes its caches to the global
+//!   queues and returns its unused budget, so nothing is stranded. Unlike
+//!   values of the `thread_local` crate, nothing waits for a later thread to
+//!   inherit them.
+//! - **trim.** [`BufPool::trim`] releases the global queues and the caller's
+//!   cache at once. Every other thread releases its cache on its next get or
+//!   return through the pool, or at exit.
+//! - **Idle decay.** Buffers unused for a whole
+//!   [`idle_timeout`](Builder::idle_timeout) interval (30 s by default) are
+//!   released, without a background thread: operations advance the clock,
+//!   and [`BufPool::decay`] does so on demand (`src/decay.rs`).
+//! - **Scrub.** [`Builder::scrub_on_return`] zeroes each buffer's whole
+//!   capacity before it is pooled, for secrets.
+//! - **Dropped pools.** Dropping a pool frees its global queues. A thread's
+//!   cache for a dropped pool is released when that thread registers with
+//!   another pool, or exits.
 //!
 //! # Guarantees
 //!
@@ -94,7 +122,8 @@
 //! - A buffer is handed out to one guard at a time; no two live guards, and
 //!   no guard and a `Bytes` from [`freeze`](PooledBuf::freeze), share memory.
 //! - The pool holds at most `global_queue[i] + threads × thread_cache[i]`
-//!   buffers of tier `i`, each of at most `ceiling[i]` bytes.
+//!   buffers of tier `i`, each of at most `ceiling[i]` bytes, and at most
+//!   `max_retained_bytes` in all, if set.
 //! - Get and return on a cache hit do not allocate.
 //! - No `unsafe` code: `#![forbid(unsafe_code)]`.
 //!
@@ -134,6 +163,8 @@
 //! | `recycle.rs`  | the return path: normalise, classify, discard                |
 //! | `local.rs`    | thread caches (magazines), spill and refill, thread exit     |
 //! | `depot.rs`    | the global level: one bounded queue per tier                 |
+//! | `budget.rs`   | the retained-bytes budget and per-thread credit              |
+//! | `decay.rs`    | idle decay: the clock, epochs, low-water marks               |
 //! | `config.rs`   | [`Builder`], defaults, validation                            |
 //! | `stats.rs`    | per-thread counters and the [`Stats`] snapshot               |
 //! | `sync.rs`     | the one place synchronisation primitives are imported from   |
@@ -147,7 +178,9 @@
     clippy::undocumented_unsafe_blocks
 )]
 
+mod budget;
 mod config;
+mod decay;
 mod depot;
 mod error;
 mod guard;
@@ -158,8 +191,8 @@ mod stats;
 mod sync;
 
 pub use config::{
-    Builder, DEFAULT_CEILING_FACTOR, DEFAULT_MAX_REQUEST, DEFAULT_TIERS, MAX_TIER_SIZE, MAX_TIERS,
-    default_global_queue, default_thread_cache,
+    Builder, DEFAULT_CEILING_FACTOR, DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_REQUEST, DEFAULT_TIERS, MAX_TIER_SIZE,
+    MAX_TIERS, default_global_queue, default_thread_cache,
 };
 pub use error::{ConfigError, GetError};
 pub use guard::PooledBuf;

@@ -5,8 +5,9 @@
 //! A thread's caches live in one `std::thread_local!` registry holding a
 //! [`Slot`] for every pool the thread has used. A get or return that hits the
 //! cache touches only this thread's memory, plus one relaxed load of the
-//! pool's `generation`, a word that only `trim` writes. There are no shared
-//! atomics, no locks and no reference counts.
+//! pool's `epochs` word, which only `trim` and the once-per-interval decay
+//! tick write. There are no shared atomics, no locks and no reference
+//! counts. The budget is paid from thread-local credit (see `budget.rs`).
 //!
 //! Batches, not buffers, cross to the global level. A full magazine spills its
 //! colder half (the bottom of the stack) and keeps the hot half on top. An
@@ -14,19 +15,22 @@
 //! same half-flush policy to cut the miss rate.
 //!
 //! Thread exit: the registry's destructor flushes every slot to its pool's
-//! global queue, if the pool is still alive, and folds the thread's counters
-//! into the pool's totals. Nothing is stranded by exited threads. During TLS
-//! teardown, after the registry is gone, returns fall back to the global
-//! queue directly (see [`put`]).
+//! global queue, if the pool is still alive. It then returns the thread's
+//! budget credit and folds its counters into the pool's totals, so nothing
+//! is stranded by exited threads. During TLS teardown, after the registry is
+//! gone, gets and returns fall back to the global queue directly (see
+//! [`put`]).
 
 use core::cell::RefCell;
 
 use bytes::BytesMut;
 
+use crate::budget::Credit;
+use crate::decay::{Epochs, TICK_EVERY};
 use crate::depot::Depot;
 use crate::pool::Inner;
 use crate::stats::{Event, ThreadStats};
-use crate::sync::{Arc, Ordering::Relaxed, Weak};
+use crate::sync::{Arc, Weak};
 
 thread_local! {
     static CACHES: Caches = const { Caches { slots: RefCell::new(Vec::new()) } };
@@ -52,9 +56,14 @@ struct Slot {
     pool_id: u64,
     /// For flushing at thread exit, and for noticing that the pool is gone.
     pool: Weak<Inner>,
-    /// The pool generation this cache belongs to; a newer one means `trim`
-    /// ran and this cache must be released.
-    generation: u64,
+    /// The pool's `epochs` when this cache last caught up. A newer trim
+    /// generation means "release everything"; a newer decay epoch means
+    /// "release what stayed below the low-water mark".
+    seen: Epochs,
+    /// Gets and returns since the last clock check.
+    ops: u32,
+    /// Bytes reserved from the pool's budget and not backing a buffer.
+    credit: Credit,
     /// One magazine per tier.
     mags: Box<[Magazine]>,
     /// This thread's counters for the pool; only this thread writes them.
@@ -63,14 +72,19 @@ struct Slot {
 
 /// A LIFO stack of pooled buffers for one tier.
 ///
-/// Invariants: `bufs.len() <= cap`; `bufs` was allocated with capacity `cap`
-/// and never grows (no allocation on the hot path); `bytes` is the sum of the
-/// buffers' capacities; every buffer satisfies the pooled-buffer invariants of
-/// `recycle`.
+/// Invariants:
+/// - `bufs.len() <= cap`;
+/// - `bufs` was allocated with capacity `cap` and never grows (no
+///   allocation on the hot path);
+/// - `bytes` is the sum of the buffers' capacities;
+/// - `low <= bufs.len()` is the fewest buffers held since the last decay
+///   epoch, so the bottom `low` buffers went untouched all that time;
+/// - every buffer satisfies the pooled-buffer invariants of `recycle`.
 struct Magazine {
     bufs: Vec<BytesMut>,
     cap: usize,
     bytes: usize,
+    low: usize,
 }
 
 /// Fills `out` (an empty, unallocated `BytesMut` inside a new guard) with a
@@ -80,7 +94,7 @@ struct Magazine {
 #[inline]
 pub(crate) fn take_into(inner: &Inner, tier: usize, out: &mut BytesMut) {
     let hit = with_slot(inner, |slot, inner| {
-        if !slot.take_into(tier, out) {
+        if !slot.take_into(inner, tier, out) {
             fill(out, slot.take_global(inner, tier).unwrap_or_else(|| slot.miss(inner, tier)));
         }
     });
@@ -100,10 +114,15 @@ fn fill(out: &mut BytesMut, buf: BytesMut) {
 /// Like [`take_into`], but `None` instead of allocating (for `try_get`, which
 /// allocates fallibly and counts the miss itself).
 pub(crate) fn take_cached(inner: &Inner, tier: usize) -> Option<BytesMut> {
-    with_slot(inner, |slot, inner| slot.take(inner, tier)).unwrap_or_else(|| {
-        let buf = inner.depots[tier].pop();
-        inner.shared_stats.add(tier, Event::GlobalHit, u64::from(buf.is_some()));
-        buf
+    with_slot(inner, |slot, inner| {
+        let mut out = BytesMut::new();
+        if slot.take_into(inner, tier, &mut out) { Some(out) } else { slot.take_global(inner, tier) }
+    })
+    .unwrap_or_else(|| {
+        let buf = inner.depots[tier].pop()?;
+        inner.refund_shared(buf.capacity());
+        inner.shared_stats.add(tier, Event::GlobalHit, 1);
+        Some(buf)
     })
 }
 
@@ -125,9 +144,15 @@ pub(crate) fn put(inner: &Inner, from: usize, tier: usize, buf: &mut BytesMut) {
     }
     // No thread cache: TLS is being torn down, or the registry is borrowed.
     let stats = &inner.shared_stats;
+    let cost = buf.capacity();
+    if !inner.spend_shared(cost) {
+        drop(core::mem::take(buf));
+        return stats.add(from, Event::OverBudget, 1);
+    }
     stats.add(from, Event::Returned, 1);
     stats.add(from, Event::Retiered, u64::from(from != tier));
     if !inner.depots[tier].push(core::mem::take(buf)) {
+        inner.refund_shared(cost);
         stats.add(tier, Event::GlobalFull, 1);
     }
 }
@@ -142,7 +167,13 @@ pub(crate) fn count(inner: &Inner, tier: usize, event: Event) {
 
 /// Releases the calling thread's cache for `inner`; returns bytes released.
 pub(crate) fn release(inner: &Inner) -> usize {
-    with_slot(inner, |slot, _| slot.release()).unwrap_or(0)
+    with_slot(inner, |slot, inner| slot.release_all(inner)).unwrap_or(0)
+}
+
+/// Catches the calling thread's cache up with the pool's epochs now, which
+/// reaps it if a decay tick happened.
+pub(crate) fn sync(inner: &Inner) {
+    with_slot(inner, |_, _| ());
 }
 
 /// Runs `f` on this thread's slot for `inner`, creating it on first use.
@@ -162,11 +193,7 @@ fn with_slot<R>(inner: &Inner, f: impl FnOnce(&mut Slot, &Inner) -> R) -> Option
                 },
             };
             let slot = &mut slots[index];
-            let generation = inner.generation.load(Relaxed);
-            if slot.generation != generation {
-                slot.release();
-                slot.generation = generation;
-            }
+            slot.sync(inner);
             Some(f(slot, inner))
         })
         .ok()
@@ -193,41 +220,72 @@ fn register(slots: &mut Vec<Slot>, inner: &Inner) -> Option<usize> {
         .config
         .thread_cache
         .iter()
-        .map(|&cap| Magazine { bufs: Vec::with_capacity(cap), cap, bytes: 0 })
+        .map(|&cap| Magazine { bufs: Vec::with_capacity(cap), cap, bytes: 0, low: 0 })
         .collect();
-    slots.push(Slot { pool_id: inner.id, pool, generation: inner.generation.load(Relaxed), mags, stats });
+    slots.push(Slot { pool_id: inner.id, pool, seen: inner.epochs(), ops: 0, credit: Credit::default(), mags, stats });
     Some(slots.len() - 1)
 }
 
 // === impl Slot ===
 
 impl Slot {
+    /// Per-operation housekeeping: one relaxed load and a counter.
+    #[inline]
+    fn sync(&mut self, inner: &Inner) {
+        let now = inner.epochs();
+        if now != self.seen {
+            self.catch_up(inner, now);
+        }
+        self.ops = self.ops.wrapping_add(1);
+        if self.ops % TICK_EVERY == 0 {
+            inner.tick();
+        }
+    }
+
+    /// The pool moved on: after a `trim`, release everything; after decay
+    /// ticks, release what stayed below each magazine's low-water mark.
+    #[cold]
+    fn catch_up(&mut self, inner: &Inner, now: Epochs) {
+        let trimmed = self.seen.trimmed_since(now);
+        self.seen = now;
+        if trimmed {
+            self.release_all(inner);
+        } else {
+            self.release_where(inner, Event::Decayed, |mag| mag.low);
+        }
+    }
+
+    /// Drops every cached buffer (for `trim`); returns the bytes released.
+    fn release_all(&mut self, inner: &Inner) -> usize {
+        self.release_where(inner, Event::Trimmed, |mag| mag.bufs.len())
+    }
+
+    /// Drops the bottom `count(mag)` buffers of each magazine, counting them as
+    /// `event`; returns the bytes released.
+    fn release_where(&mut self, inner: &Inner, event: Event, count: impl Fn(&Magazine) -> usize) -> usize {
+        let mut released = 0;
+        for (tier, mag) in self.mags.iter_mut().enumerate() {
+            let n = count(mag);
+            released += mag.release_bottom(n);
+            self.stats.bump(tier, event, n as u64);
+            self.stats.set_cached(tier, mag.bufs.len(), mag.bytes);
+        }
+        refund(&mut self.credit, inner, released);
+        released
+    }
+
     /// A cache hit, written straight into `out`; `false` if the cache is
     /// empty.
     #[inline]
-    fn take_into(&mut self, tier: usize, out: &mut BytesMut) -> bool {
+    fn take_into(&mut self, inner: &Inner, tier: usize, out: &mut BytesMut) -> bool {
         let mag = &mut self.mags[tier];
-        let Some(buf) = mag.bufs.pop() else { return false };
-        mag.bytes -= buf.capacity();
+        let Some(buf) = mag.pop() else { return false };
+        let cost = buf.capacity();
         fill(out, buf);
         self.stats.bump(tier, Event::CacheHit, 1);
         self.stats.set_cached(tier, mag.bufs.len(), mag.bytes);
+        refund(&mut self.credit, inner, cost);
         true
-    }
-
-    /// A cache hit, or a refill from the global queue; `None` means the
-    /// caller allocates (and counts the miss once it has the buffer).
-    #[inline]
-    fn take(&mut self, inner: &Inner, tier: usize) -> Option<BytesMut> {
-        let mag = &mut self.mags[tier];
-        match mag.pop() {
-            Some(buf) => {
-                self.stats.bump(tier, Event::CacheHit, 1);
-                self.stats.set_cached(tier, mag.bufs.len(), mag.bytes);
-                Some(buf)
-            }
-            None => self.take_global(inner, tier),
-        }
     }
 
     /// Nothing pooled: allocate a buffer of the tier's size.
@@ -249,66 +307,83 @@ impl Slot {
         } else {
             mag.refill(depot);
             mag.pop()
-        };
-        if buf.is_some() {
-            self.stats.bump(tier, Event::GlobalHit, 1);
-        }
+        }?;
+        self.stats.bump(tier, Event::GlobalHit, 1);
         self.stats.set_cached(tier, mag.bufs.len(), mag.bytes);
-        buf
+        refund(&mut self.credit, inner, buf.capacity());
+        Some(buf)
     }
 
     #[inline]
     fn put(&mut self, inner: &Inner, from: usize, tier: usize, buf: &mut BytesMut) {
+        let cost = buf.capacity();
+        if !spend(&mut self.credit, inner, cost) {
+            drop(core::mem::take(buf));
+            return self.stats.bump(from, Event::OverBudget, 1);
+        }
         self.stats.bump(from, Event::Returned, 1);
         if from != tier {
             self.stats.bump(from, Event::Retiered, 1);
         }
         let mag = &mut self.mags[tier];
         if mag.bufs.len() == mag.cap {
-            let dropped = if mag.cap == 0 {
-                u64::from(!inner.depots[tier].push(core::mem::take(buf)))
+            let (dropped, bytes) = if mag.cap == 0 {
+                match inner.depots[tier].push(core::mem::take(buf)) {
+                    true => (0, 0),
+                    false => (1, cost),
+                }
             } else {
                 let dropped = mag.spill(&inner.depots[tier]);
                 mag.push(buf);
                 dropped
             };
             self.stats.bump(tier, Event::GlobalFull, dropped);
+            refund(&mut self.credit, inner, bytes);
         } else {
             mag.push(buf);
         }
         self.stats.set_cached(tier, mag.bufs.len(), mag.bytes);
     }
 
-    /// Drops every cached buffer (for `trim`); returns the bytes released.
-    fn release(&mut self) -> usize {
-        let mut bytes = 0;
-        for (tier, mag) in self.mags.iter_mut().enumerate() {
-            self.stats.bump(tier, Event::Trimmed, mag.bufs.len() as u64);
-            bytes += mag.bytes;
-            mag.bufs.clear();
-            mag.bytes = 0;
-            self.stats.set_cached(tier, 0, 0);
-        }
-        bytes
-    }
-
     /// Ends this slot at thread exit (or when its pool is gone): flushes the
-    /// cache to the global queues of a live pool, then folds the counters
-    /// into the pool's totals.
+    /// cache to the global queues of a live pool, returns the budget credit,
+    /// then folds the counters into the pool's totals.
     fn retire(mut self) {
         let Some(inner) = self.pool.upgrade() else { return };
-        if self.generation != inner.generation.load(Relaxed) {
-            self.release();
+        let now = inner.epochs();
+        if self.seen != now {
+            self.catch_up(&inner, now);
         }
         for (tier, mag) in self.mags.iter_mut().enumerate() {
-            let dropped = inner.depots[tier].push_batch(mag.bufs.drain(..));
+            let (dropped, bytes) = inner.depots[tier].push_batch(mag.bufs.drain(..));
             mag.bytes = 0;
             self.stats.bump(tier, Event::GlobalFull, dropped);
             self.stats.set_cached(tier, 0, 0);
+            refund(&mut self.credit, &inner, bytes);
+        }
+        if let Some(budget) = &inner.budget {
+            self.credit.release_all(budget);
         }
         let mut registry = inner.registry();
         registry.live.retain(|s| !Arc::ptr_eq(s, &self.stats));
         registry.retired.retire(&self.stats);
+    }
+}
+
+/// Pays for a buffer entering the pool from this thread's credit.
+#[inline]
+fn spend(credit: &mut Credit, inner: &Inner, cost: usize) -> bool {
+    match &inner.budget {
+        None => true,
+        Some(budget) => credit.spend(budget, cost),
+    }
+}
+
+/// Takes back the bytes of buffers that left the pool as credit.
+#[inline]
+fn refund(credit: &mut Credit, inner: &Inner, bytes: usize) {
+    if let Some(budget) = &inner.budget {
+        credit.refund(budget, bytes);
     }
 }
 
@@ -324,6 +399,7 @@ impl Magazine {
     fn pop(&mut self) -> Option<BytesMut> {
         let buf = self.bufs.pop()?;
         self.bytes -= buf.capacity();
+        self.low = self.low.min(self.bufs.len());
         Some(buf)
     }
 
@@ -336,12 +412,15 @@ impl Magazine {
     }
 
     /// Moves the colder half (the bottom of the stack) to the global queue
-    /// and keeps the hot half; returns how many the full queue dropped.
+    /// and keeps the hot half; returns how many buffers, and bytes, the full
+    /// queue dropped.
     #[cold]
-    fn spill(&mut self, depot: &Depot) -> u64 {
+    fn spill(&mut self, depot: &Depot) -> (u64, usize) {
         let n = self.batch();
         self.bytes -= self.bufs[..n].iter().map(BytesMut::capacity).sum::<usize>();
-        depot.push_batch(self.bufs.drain(..n))
+        let dropped = depot.push_batch(self.bufs.drain(..n));
+        self.low = self.low.min(self.bufs.len());
+        dropped
     }
 
     /// Refills half the magazine from the global queue.
@@ -349,5 +428,14 @@ impl Magazine {
         let (before, batch) = (self.bufs.len(), self.batch());
         depot.pop_batch(&mut self.bufs, batch);
         self.bytes += self.bufs[before..].iter().map(BytesMut::capacity).sum::<usize>();
+    }
+
+    /// Drops the bottom `n` (coldest) buffers; returns their bytes. Resets the
+    /// low-water mark: a new decay epoch starts.
+    fn release_bottom(&mut self, n: usize) -> usize {
+        let bytes: usize = self.bufs.drain(..n).map(|b| b.capacity()).sum();
+        self.bytes -= bytes;
+        self.low = self.bufs.len();
+        bytes
     }
 }

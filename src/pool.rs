@@ -9,7 +9,9 @@ use std::sync::OnceLock;
 
 use bytes::BytesMut;
 
+use crate::budget::Budget;
 use crate::config::{Builder, Config};
+use crate::decay::{Clock, Epochs};
 use crate::depot::Depot;
 use crate::error::GetError;
 use crate::guard::{PoolRef, PooledBuf};
@@ -41,15 +43,19 @@ pub struct BufPool {
     inner: Arc<Inner>,
 }
 
-/// The shared state of a pool. Hot-path reads (`id`, `generation`, `config`,
-/// `depots`) are of fields that only construction and `trim` write.
+/// The shared state of a pool. Hot-path reads (`id`, `epochs`, `config`,
+/// `budget`'s presence, `depots`) are of fields that only construction, `trim`
+/// and the once-per-interval decay tick write.
 pub(crate) struct Inner {
     /// Unique among all pools ever created in this process.
     pub(crate) id: u64,
-    /// Bumped by `trim`; a thread cache of an older generation is released
-    /// on its next use.
-    pub(crate) generation: AtomicU64,
+    /// `trim` generations and decay epochs (see `decay::Epochs`). A thread
+    /// cache that saw older epochs catches up on its next use.
+    epochs: AtomicU64,
     pub(crate) config: Config,
+    /// The byte budget, if any; `None` does no accounting at all.
+    pub(crate) budget: Option<Budget>,
+    clock: Clock,
     /// One global queue per tier.
     pub(crate) depots: Box<[Depot]>,
     /// Counters for the paths that have no thread cache (TLS teardown,
@@ -73,6 +79,43 @@ impl Inner {
     /// only counters, which stay valid.
     pub(crate) fn registry(&self) -> MutexGuard<'_, Registry> {
         self.registry.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    #[inline]
+    pub(crate) fn epochs(&self) -> Epochs {
+        Epochs(self.epochs.load(Relaxed))
+    }
+
+    /// Checks the decay clock; if an interval has elapsed, starts a new
+    /// epoch and reaps the global queues. Thread caches reap themselves when
+    /// they see the new epoch.
+    #[cold]
+    pub(crate) fn tick(&self) {
+        if !self.clock.tick_due() {
+            return;
+        }
+        self.epochs.fetch_add(1, Relaxed);
+        for (tier, depot) in self.depots.iter().enumerate() {
+            let (buffers, bytes) = depot.reap();
+            self.refund_shared(bytes);
+            self.shared_stats.add(tier, Event::Decayed, buffers);
+        }
+    }
+
+    /// Pays for a buffer entering the pool on a path without a thread cache.
+    pub(crate) fn spend_shared(&self, cost: usize) -> bool {
+        match &self.budget {
+            None => true,
+            Some(budget) => budget.reserve_exact(cost),
+        }
+    }
+
+    /// Gives back the bytes of buffers that left the pool on a path without
+    /// a thread cache.
+    pub(crate) fn refund_shared(&self, bytes: usize) {
+        if let Some(budget) = &self.budget {
+            budget.release(bytes);
+        }
     }
 }
 
@@ -112,7 +155,9 @@ impl BufPool {
         let tiers = config.tiers();
         let inner = Arc::new_cyclic(|weak_self| Inner {
             id: NEXT_ID.fetch_add(1, Relaxed),
-            generation: AtomicU64::new(0),
+            epochs: AtomicU64::new(0),
+            budget: config.max_retained_bytes.map(Budget::new),
+            clock: Clock::new(config.idle_timeout),
             depots,
             shared_stats: ThreadStats::new(tiers),
             weak_self: weak_self.clone(),
@@ -298,7 +343,9 @@ impl BufPool {
         };
         inner.shared_stats.fold_into(&mut totals);
         let depot: Vec<_> = inner.depots.iter().map(Depot::level).collect();
-        totals.snapshot(&inner.config.sizes, &inner.config.ceilings, &depot)
+        let mut stats = totals.snapshot(&inner.config.sizes, &inner.config.ceilings, &depot);
+        stats.max_retained_bytes = inner.budget.as_ref().map(Budget::limit);
+        stats
     }
 
     /// Releases every buffer in the global queues and in the calling thread's
@@ -306,8 +353,10 @@ impl BufPool {
     ///
     /// Other threads' caches cannot be touched without putting a lock on
     /// their hot path. Instead, `trim` starts a new pool generation, and each
-    /// other thread releases its cache for this pool on its next get or
-    /// return through it, or when it exits.
+    /// other thread releases its cache for this pool **on its next get or
+    /// return through it**, or when it exits, whichever comes first. Exited
+    /// threads have already flushed their caches to the global queues, so
+    /// `trim` releases those at once.
     ///
     /// # Examples
     ///
@@ -320,20 +369,61 @@ impl BufPool {
     pub fn trim(&self) -> usize {
         let inner = &*self.inner;
         let mut released = local::release(inner);
-        inner.generation.fetch_add(1, Relaxed);
+        inner.epochs.fetch_add(Epochs::TRIM, Relaxed);
         for (tier, depot) in inner.depots.iter().enumerate() {
             let (buffers, bytes) = depot.drain();
             released += bytes;
+            inner.refund_shared(bytes);
             inner.shared_stats.add(tier, Event::Trimmed, buffers);
         }
         released
     }
 
+    /// Runs idle decay now: if the pool's idle interval has elapsed since the
+    /// last tick, releases the buffers that sat unused in the global queues
+    /// for the whole interval, then reaps the calling thread's cache the same
+    /// way. Other threads reap theirs on their next use of the pool.
+    ///
+    /// Gets and returns call this by themselves every 1024 operations per
+    /// thread. Call it from a timer to decay a pool that has gone quiet. Does
+    /// nothing if idle decay is off (`idle_timeout(None)`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let pool = tierpool::BufPool::builder().idle_timeout(Some(Duration::from_millis(5))).build()?;
+    /// pool.prefill(4096, 8);
+    /// for _ in 0..2 {
+    ///     std::thread::sleep(Duration::from_millis(10));
+    ///     pool.decay();
+    /// }
+    /// assert_eq!(pool.stats().tiers[0].decayed, 8);
+    /// # Ok::<(), tierpool::ConfigError>(())
+    /// ```
+    pub fn decay(&self) {
+        self.inner.tick();
+        local::sync(&self.inner);
+    }
+
+    /// The pool's idle interval, if idle decay is on.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert_eq!(tierpool::BufPool::new().idle_timeout(), Some(tierpool::DEFAULT_IDLE_TIMEOUT));
+    /// ```
+    #[must_use]
+    pub fn idle_timeout(&self) -> Option<std::time::Duration> {
+        self.inner.clock.interval()
+    }
+
     /// Allocates up to `count` buffers for the tier that serves
     /// `min_capacity` and puts them in its global queue, so that the first
     /// gets do not allocate. Returns how many were added: fewer if the queue
-    /// filled up, and 0 above the largest tier (oversize buffers are never
-    /// pooled).
+    /// or the byte budget filled up, and 0 above the largest tier (oversize
+    /// buffers are never pooled).
     ///
     /// # Examples
     ///
@@ -347,7 +437,15 @@ impl BufPool {
         let inner = &*self.inner;
         let Some(tier) = inner.config.tier_for_request(min_capacity) else { return 0 };
         let size = inner.config.sizes[tier];
-        (0..count).take_while(|_| inner.depots[tier].push(BytesMut::with_capacity(size))).count()
+        let mut added = 0;
+        while added < count && inner.spend_shared(size) {
+            if !inner.depots[tier].push(BytesMut::with_capacity(size)) {
+                inner.refund_shared(size);
+                break;
+            }
+            added += 1;
+        }
+        added
     }
 
     /// The tier sizes, ascending.
@@ -406,6 +504,9 @@ impl core::fmt::Debug for BufPool {
             .field("thread_cache", &c.thread_cache)
             .field("global_queue", &c.global_queue)
             .field("max_request", &c.max_request)
+            .field("max_retained_bytes", &c.max_retained_bytes)
+            .field("idle_timeout", &c.idle_timeout)
+            .field("scrub_on_return", &c.scrub_on_return)
             .finish_non_exhaustive()
     }
 }

@@ -14,6 +14,7 @@
 //!    `advance`, `split_to` and friends never shrink what the next user gets.
 //! 4. **Bounded.** A pooled buffer's real capacity is at least its tier's size
 //!    and at most its tier's ceiling (cap growth never pins memory forever).
+//! 5. **Scrubbed**, with `scrub_on_return`: every byte of its capacity is zero.
 //!
 //! `try_reclaim(n)` alone cannot prove (2). It returns `true` at once whenever
 //! the visible capacity is already `>= n`, and storage that grew and then had a
@@ -71,11 +72,26 @@ pub(crate) fn give_back(inner: &Inner, origin: Origin, buf: &mut BytesMut, hande
     // Then it still spans its entire allocation, so no other handle can view
     // a byte of it, and its capacity, hence its tier, is unchanged.
     if buf.as_ptr().addr() == handed_out.addr && buf.capacity() == handed_out.capacity {
+        scrub(&inner.config, buf);
         return local::put(inner, from, from, buf);
     }
     match classify(&inner.config, core::mem::take(buf), handed_out.capacity) {
-        Ok((tier, mut buf)) => local::put(inner, from, tier, &mut buf),
+        Ok((tier, mut buf)) => {
+            scrub(&inner.config, &mut buf);
+            local::put(inner, from, tier, &mut buf);
+        }
         Err(reason) => local::count(inner, from, reason),
+    }
+}
+
+/// With `scrub_on_return`, zeroes the whole capacity of a buffer about to be
+/// pooled: `len()` alone would miss bytes hidden by `truncate`, or bytes
+/// before the view that `advance` skipped, which normalisation brings back.
+#[inline]
+fn scrub(config: &Config, buf: &mut BytesMut) {
+    if config.scrub_on_return {
+        buf.resize(buf.capacity(), 0);
+        buf.clear();
     }
 }
 

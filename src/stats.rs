@@ -41,9 +41,13 @@ pub(crate) enum Event {
     Detached,
     /// A pooled buffer released by `trim`.
     Trimmed,
+    /// A pooled buffer released after a whole decay interval unused.
+    Decayed,
+    /// A guard whose buffer would have taken the pool over its byte budget.
+    OverBudget,
 }
 
-const EVENTS: usize = Event::Trimmed as usize + 1;
+const EVENTS: usize = Event::OverBudget as usize + 1;
 
 /// A counter that a single thread writes.
 #[derive(Debug, Default)]
@@ -178,9 +182,11 @@ impl Totals {
                     shared: e(t, Event::Shared),
                     too_small: e(t, Event::TooSmall),
                     global_full: e(t, Event::GlobalFull),
+                    over_budget: e(t, Event::OverBudget),
                 },
                 detached: e(t, Event::Detached),
                 trimmed: e(t, Event::Trimmed),
+                decayed: e(t, Event::Decayed),
                 retained_buffers: queued as u64 + t.cached_buffers,
                 retained_bytes: queued_bytes as u64 + t.cached_bytes,
             })
@@ -193,7 +199,7 @@ impl Totals {
         };
         let handed_out: u64 = tiers.iter().map(|t| t.gets).sum::<u64>() + oversize.gets;
         let ended: u64 = tiers.iter().map(TierStats::ended).sum::<u64>() + oversize.discarded + oversize.detached;
-        Stats { outstanding: handed_out.saturating_sub(ended), tiers, oversize }
+        Stats { outstanding: handed_out.saturating_sub(ended), tiers, oversize, max_retained_bytes: None }
     }
 }
 
@@ -222,6 +228,9 @@ pub struct Stats {
     /// A buffer behind an `into_shared` `Bytes` counts until the last clone
     /// drops.
     pub outstanding: u64,
+    /// The pool's byte budget, if it has one
+    /// ([`Builder::max_retained_bytes`](crate::Builder::max_retained_bytes)).
+    pub max_retained_bytes: Option<usize>,
 }
 
 impl Stats {
@@ -258,8 +267,8 @@ impl Stats {
 ///
 /// Counters about a guard's end (`returns`, `discards` other than
 /// `global_full`, `detached`) are counted in the tier the buffer was handed
-/// out from. `global_full`, `trimmed` and the retained figures are counted in
-/// the tier the buffer was pooled in.
+/// out from. `global_full`, `trimmed`, `decayed` and the retained figures are
+/// counted in the tier the buffer was pooled in.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct TierStats {
@@ -286,6 +295,8 @@ pub struct TierStats {
     pub detached: u64,
     /// Pooled buffers released by `trim`.
     pub trimmed: u64,
+    /// Pooled buffers released by idle decay: unused for a whole interval.
+    pub decayed: u64,
     /// Buffers held in the global queue and all thread caches.
     pub retained_buffers: u64,
     /// Bytes of real capacity held in the global queue and all thread caches.
@@ -314,6 +325,8 @@ pub struct Discards {
     pub too_small: u64,
     /// Pooled, but dropped when a spill found the global queue full.
     pub global_full: u64,
+    /// Would have taken the pool over its byte budget.
+    pub over_budget: u64,
 }
 
 impl Discards {
@@ -324,7 +337,7 @@ impl Discards {
     }
 
     fn at_return(&self) -> u64 {
-        self.above_ceiling + self.shared + self.too_small
+        self.above_ceiling + self.shared + self.too_small + self.over_budget
     }
 }
 

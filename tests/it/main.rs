@@ -3,6 +3,7 @@
 mod config;
 mod freeze;
 mod get;
+mod memory;
 mod returns;
 mod threads;
 

@@ -1,0 +1,119 @@
+//! The byte budget under 64 threads, measured from outside the pool: a
+//! counting global allocator tracks live heap bytes, and the peak must stay
+//! within the budget plus what the threads hold checked out.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
+use std::sync::{Arc, Barrier};
+
+use tierpool::BufPool;
+
+struct Counting;
+
+static LIVE: AtomicUsize = AtomicUsize::new(0);
+static PEAK: AtomicUsize = AtomicUsize::new(0);
+
+// SAFETY: forwards to `System`, only adding counters.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        // SAFETY: same contract as ours.
+        let p = unsafe { System.alloc(layout) };
+        if !p.is_null() {
+            let live = LIVE.fetch_add(layout.size(), Relaxed) + layout.size();
+            PEAK.fetch_max(live, Relaxed);
+        }
+        p
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        LIVE.fetch_sub(layout.size(), Relaxed);
+        // SAFETY: same contract as ours.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        // SAFETY: same contract as ours.
+        let p = unsafe { System.realloc(ptr, layout, new_size) };
+        if !p.is_null() {
+            LIVE.fetch_sub(layout.size(), Relaxed);
+            let live = LIVE.fetch_add(new_size, Relaxed) + new_size;
+            PEAK.fetch_max(live, Relaxed);
+        }
+        p
+    }
+}
+
+#[global_allocator]
+static ALLOC: Counting = Counting;
+
+const THREADS: usize = 64;
+const HELD: usize = 6; // buffers each thread holds at once
+const ROUNDS: usize = if cfg!(miri) { 5 } else { 2_000 };
+const SIZES: [usize; 2] = [4096, 65536];
+
+/// Bytes checked out of the pool by the test threads, and their peak.
+static OUT: AtomicUsize = AtomicUsize::new(0);
+static OUT_PEAK: AtomicUsize = AtomicUsize::new(0);
+
+/// Runs 64 threads of churn against `pool`; returns the peak live heap above
+/// the baseline, and the peak of checked-out bytes.
+fn churn(pool: &Arc<BufPool>) -> (usize, usize) {
+    let (start, end) = (Arc::new(Barrier::new(THREADS)), Arc::new(Barrier::new(THREADS)));
+    OUT_PEAK.store(0, Relaxed);
+    let baseline = LIVE.load(Relaxed);
+    PEAK.store(baseline, Relaxed);
+    let threads: Vec<_> = (0..THREADS)
+        .map(|t| {
+            let (pool, start, end) = (Arc::clone(pool), Arc::clone(&start), Arc::clone(&end));
+            std::thread::spawn(move || {
+                let mut held = Vec::with_capacity(HELD);
+                start.wait(); // all 64 threads churn at once
+                for round in 0..ROUNDS {
+                    let mut buf = pool.get(SIZES[(t + round) % 2]);
+                    buf.extend_from_slice(&[t as u8; 64]);
+                    let out = OUT.fetch_add(buf.capacity(), Relaxed) + buf.capacity();
+                    OUT_PEAK.fetch_max(out, Relaxed);
+                    held.push(buf);
+                    if held.len() == HELD {
+                        OUT.fetch_sub(held.iter().map(|b| b.capacity()).sum(), Relaxed);
+                        held.clear();
+                        std::thread::yield_now(); // interleave the 64 threads on 2 cores
+                    }
+                }
+                OUT.fetch_sub(held.iter().map(|b| b.capacity()).sum(), Relaxed);
+                drop(held);
+                // Keep every thread's cache alive until all are done, so the
+                // caches coexist and the budget, not reuse, bounds them.
+                end.wait();
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+    (PEAK.load(Relaxed) - baseline, OUT_PEAK.load(Relaxed))
+}
+
+#[test]
+fn live_heap_stays_within_budget_plus_checked_out_buffers_under_64_threads() {
+    let budget = 2 << 20;
+    // Threads, their registries, magazines and counters: measured at about
+    // 5 KiB per thread; allow 16 KiB.
+    let overhead = THREADS * 16 * 1024;
+
+    let pool = Arc::new(BufPool::builder().tiers(&SIZES).max_retained_bytes(budget).build().unwrap());
+    let (peak, checked_out) = churn(&pool);
+    let stats = pool.stats();
+    println!(
+        "budget {budget}: peak live heap +{peak} B, peak checked out {checked_out} B, retained {}",
+        stats.retained_bytes()
+    );
+    assert!(stats.retained_bytes() <= budget as u64);
+    assert!(stats.tiers.iter().map(|t| t.discards.over_budget).sum::<u64>() > 0, "the budget was exercised");
+    assert!(peak <= budget + checked_out + overhead, "peak live heap {peak} above budget + checked out + overhead");
+
+    // Control: the same workload without a budget retains far more, so the
+    // bound above holds because of the budget, not by accident.
+    let unbounded = Arc::new(BufPool::builder().tiers(&SIZES).build().unwrap());
+    let (peak_unbounded, checked_out) = churn(&unbounded);
+    println!("no budget: peak live heap +{peak_unbounded} B, peak checked out {checked_out} B");
+    assert!(peak_unbounded > budget + checked_out + overhead, "control run did not exceed the bound");
+}
