@@ -300,7 +300,8 @@ impl Builder {
     /// [`trim`](BufPool::trim) or the pool drops.
     ///
     /// No background thread is involved. Every thread checks the clock once
-    /// per 1024 gets and returns, and [`BufPool::decay`] checks it on demand.
+    /// per 1024 cache hits and on every refill, spill and miss, and
+    /// [`BufPool::decay`] checks it on demand.
     /// A buffer may therefore stay up to one more interval, plus the time to
     /// the next check, before it is released. A thread's own cache is reaped
     /// on its next use of the pool.

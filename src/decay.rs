@@ -8,9 +8,9 @@
 //! of a magazine, the head of a global queue, both the coldest.
 //!
 //! Nothing runs in the background. Operations advance the clock: every
-//! [`TICK_EVERY`] gets and returns on a thread, and on
-//! [`BufPool::decay`](crate::BufPool::decay), the pool checks whether an
-//! interval has elapsed. If so, it bumps the *epoch* and reaps the global
+//! [`TICK_EVERY`] cache hits on a thread, every refill, spill and miss, and
+//! [`BufPool::decay`](crate::BufPool::decay) check whether an interval has
+//! elapsed. If so, it bumps the *epoch* and reaps the global
 //! queues. Each thread reaps its own cache the next time it uses the pool and
 //! sees the new epoch. A thread idle for a whole interval has a low-water
 //! mark equal to everything it caches, so it releases all of it.
@@ -23,7 +23,8 @@ use std::time::{Duration, Instant};
 
 use crate::sync::{AtomicU64, Ordering::Relaxed};
 
-/// How many gets and returns a thread makes between clock checks.
+/// How many cache hits a thread makes between clock checks; every slow path
+/// (refill, spill, miss) checks it too.
 pub(crate) const TICK_EVERY: u32 = 1024;
 
 /// `trim` generations in the high half, decay epochs in the low half.

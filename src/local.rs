@@ -60,8 +60,6 @@ struct Slot {
     /// generation means "release everything"; a newer decay epoch means
     /// "release what stayed below the low-water mark".
     seen: Epochs,
-    /// Gets and returns since the last clock check.
-    ops: u32,
     /// Bytes reserved from the pool's budget and not backing a buffer.
     credit: Credit,
     /// One magazine per tier.
@@ -222,23 +220,20 @@ fn register(slots: &mut Vec<Slot>, inner: &Inner) -> Option<usize> {
         .iter()
         .map(|&cap| Magazine { bufs: Vec::with_capacity(cap), cap, bytes: 0, low: 0 })
         .collect();
-    slots.push(Slot { pool_id: inner.id, pool, seen: inner.epochs(), ops: 0, credit: Credit::default(), mags, stats });
+    slots.push(Slot { pool_id: inner.id, pool, seen: inner.epochs(), credit: Credit::default(), mags, stats });
     Some(slots.len() - 1)
 }
 
 // === impl Slot ===
 
 impl Slot {
-    /// Per-operation housekeeping: one relaxed load and a counter.
+    /// Per-operation housekeeping: one relaxed load. (The decay clock is
+    /// checked every `TICK_EVERY` cache hits and on every slow path.)
     #[inline]
     fn sync(&mut self, inner: &Inner) {
         let now = inner.epochs();
         if now != self.seen {
             self.catch_up(inner, now);
-        }
-        self.ops = self.ops.wrapping_add(1);
-        if self.ops % TICK_EVERY == 0 {
-            inner.tick();
         }
     }
 
@@ -282,9 +277,12 @@ impl Slot {
         let Some(buf) = mag.pop() else { return false };
         let cost = buf.capacity();
         fill(out, buf);
-        self.stats.bump(tier, Event::CacheHit, 1);
+        let hits = self.stats.bump(tier, Event::CacheHit, 1);
         self.stats.set_cached(tier, mag.bufs.len(), mag.bytes);
         refund(&mut self.credit, inner, cost);
+        if hits % u64::from(TICK_EVERY) == 0 {
+            inner.tick();
+        }
         true
     }
 
@@ -292,6 +290,7 @@ impl Slot {
     #[cold]
     fn miss(&mut self, inner: &Inner, tier: usize) -> BytesMut {
         self.stats.bump(tier, Event::Miss, 1);
+        inner.tick();
         BytesMut::with_capacity(inner.config.sizes[tier])
     }
 
@@ -300,6 +299,7 @@ impl Slot {
     #[cold]
     #[inline(never)]
     fn take_global(&mut self, inner: &Inner, tier: usize) -> Option<BytesMut> {
+        inner.tick();
         let mag = &mut self.mags[tier];
         let depot = &inner.depots[tier];
         let buf = if mag.cap == 0 {
@@ -319,7 +319,8 @@ impl Slot {
         let cost = buf.capacity();
         if !spend(&mut self.credit, inner, cost) {
             drop(core::mem::take(buf));
-            return self.stats.bump(from, Event::OverBudget, 1);
+            self.stats.bump(from, Event::OverBudget, 1);
+            return;
         }
         self.stats.bump(from, Event::Returned, 1);
         if from != tier {
@@ -333,6 +334,7 @@ impl Slot {
                     false => (1, cost),
                 }
             } else {
+                inner.tick();
                 let dropped = mag.spill(&inner.depots[tier]);
                 mag.push(buf);
                 dropped

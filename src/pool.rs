@@ -384,9 +384,10 @@ impl BufPool {
     /// for the whole interval, then reaps the calling thread's cache the same
     /// way. Other threads reap theirs on their next use of the pool.
     ///
-    /// Gets and returns call this by themselves every 1024 operations per
-    /// thread. Call it from a timer to decay a pool that has gone quiet. Does
-    /// nothing if idle decay is off (`idle_timeout(None)`).
+    /// Gets and returns check the clock by themselves, every 1024 cache hits
+    /// per thread and on every refill, spill and miss. Call this from a timer
+    /// to decay a pool that has gone quiet. Does nothing if idle decay is off
+    /// (`idle_timeout(None)`).
     ///
     /// # Examples
     ///

@@ -57,8 +57,10 @@ impl Counter {
     /// Adds `n`. Only the owning thread calls this, so a load and a store
     /// suffice: no read-modify-write, no lock prefix.
     #[inline]
-    fn bump(&self, n: u64) {
-        self.0.store(self.0.load(Relaxed).wrapping_add(n), Relaxed);
+    fn bump(&self, n: u64) -> u64 {
+        let new = self.0.load(Relaxed).wrapping_add(n);
+        self.0.store(new, Relaxed);
+        new
     }
 
     /// Adds `n` from any thread (the shared block).
@@ -95,10 +97,10 @@ impl ThreadStats {
         Self { tiers: (0..=tiers).map(|_| TierCells::default()).collect() }
     }
 
-    /// Counts `n` events for `tier`; owner thread only.
+    /// Counts `n` events for `tier`; owner thread only. Returns the new count.
     #[inline]
-    pub(crate) fn bump(&self, tier: usize, event: Event, n: u64) {
-        self.tiers[tier].events[event as usize].bump(n);
+    pub(crate) fn bump(&self, tier: usize, event: Event, n: u64) -> u64 {
+        self.tiers[tier].events[event as usize].bump(n)
     }
 
     /// Counts `n` events from any thread; for the pool's shared block only.
