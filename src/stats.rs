@@ -207,6 +207,12 @@ impl Totals {
 
 /// A snapshot of a pool's counters, from [`BufPool::stats`](crate::BufPool::stats).
 ///
+/// Each counter is exact, but the snapshot is a sum of relaxed reads. While
+/// other threads use the pool, counters may come from slightly different
+/// instants, and a buffer moving between a thread cache and a global queue
+/// can be seen in both or in neither. Once those threads are joined, or
+/// otherwise synchronised with the reader, the snapshot is exact.
+///
 /// # Examples
 ///
 /// ```
