@@ -110,6 +110,8 @@ impl Depot {
         reaped
     }
 
+    /// Drops up to `max` buffers from the head. They count as popped, so a
+    /// `trim` mid-epoch cannot make buffers pushed after it look idle.
     fn drop_head(&self, max: usize) -> (u64, usize) {
         let (mut n, mut bytes) = (0, 0);
         while n < max as u64 {
@@ -118,6 +120,7 @@ impl Depot {
             bytes += buf.capacity();
         }
         self.bytes.fetch_sub(bytes, Relaxed);
+        self.epoch_popped.fetch_add(n as usize, Relaxed);
         (n, bytes)
     }
 

@@ -173,3 +173,18 @@ fn scrub_also_covers_bytes_before_an_advanced_view() {
     let mut reused = pool.get(64);
     assert_eq!(peek(&mut reused, 18), [0; 18]);
 }
+
+#[test]
+fn buffers_pooled_after_a_trim_are_not_reaped_early() {
+    let interval = Duration::from_millis(20);
+    let pool = BufPool::builder().idle_timeout(Some(interval)).build().unwrap();
+    pool.prefill(65536, 4);
+    std::thread::sleep(interval + Duration::from_millis(5));
+    pool.decay(); // epoch starts with 4 queued
+    pool.trim(); // all 4 released mid-epoch
+    pool.prefill(65536, 4); // 4 new ones, queued for less than an interval
+    std::thread::sleep(interval + Duration::from_millis(5));
+    pool.decay();
+    let t = &pool.stats().tiers[1];
+    assert_eq!((t.trimmed, t.decayed, t.retained_buffers), (4, 0, 4), "the new buffers were not idle a whole epoch");
+}
