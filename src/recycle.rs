@@ -16,6 +16,10 @@
 //!    and at most its tier's ceiling (cap growth never pins memory forever).
 //! 5. **Scrubbed**, with `scrub_on_return`: every byte of its capacity is zero.
 //!
+//! The fast path skips the probe for a written buffer whose view is exactly
+//! the one handed out; docs/design.md lists what that assumes, and the
+//! measurements that kept it.
+//!
 //! `try_reclaim(n)` alone cannot prove (2). It returns `true` at once whenever
 //! the visible capacity is already `>= n`, and storage that grew and then had a
 //! frame split off and frozen (the codec pattern) passes that test while still
@@ -67,11 +71,14 @@ pub(crate) fn give_back(inner: &Inner, origin: Origin, buf: &mut BytesMut, hande
         drop(core::mem::take(buf)); // oversize: never pooled
         return local::count(inner, inner.config.tiers(), Event::AboveCeiling);
     };
+    // Fast path: the view is exactly the storage handed out, which was whole,
+    // and holds data. Then no other handle can view a byte of it, and its
+    // capacity, hence its tier, is unchanged. An *empty* view is left to the
+    // probe: `split()` of an empty buffer shares the storage with an empty
+    // handle without moving the view (found by proptests/model.rs).
+    let written = !buf.is_empty();
     buf.clear();
-    // Fast path: the view is exactly the storage handed out, which was whole.
-    // Then it still spans its entire allocation, so no other handle can view
-    // a byte of it, and its capacity, hence its tier, is unchanged.
-    if buf.as_ptr().addr() == handed_out.addr && buf.capacity() == handed_out.capacity {
+    if written && buf.as_ptr().addr() == handed_out.addr && buf.capacity() == handed_out.capacity {
         scrub(&inner.config, buf);
         return local::put(inner, from, from, buf);
     }

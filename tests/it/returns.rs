@@ -170,3 +170,24 @@ fn trim_releases_the_global_queue_and_this_threads_cache() {
     let stats = pool.stats();
     assert_eq!((stats.retained_bytes(), stats.tiers[0].trimmed), (0, 100));
 }
+
+#[test]
+fn storage_shared_with_an_empty_split_is_not_pooled() {
+    // split() of a buffer with nothing written leaves the guard's view as it
+    // was handed out; only the uniqueness probe can tell the storage is shared.
+    let pool = pool();
+    let mut buf = pool.get(100);
+    let empty = buf.split().freeze();
+    drop(buf);
+    let t = &pool.stats().tiers[0];
+    assert_eq!((t.returns, t.discards.shared, t.retained_buffers), (0, 1, 0));
+    drop(empty);
+}
+
+#[test]
+fn untouched_buffer_returned_empty_is_pooled() {
+    let pool = pool();
+    drop(pool.get(100)); // never written: takes the probe, which finds it unique
+    let t = &pool.stats().tiers[0];
+    assert_eq!((t.returns, t.discards.total(), t.retained_buffers), (1, 0, 1));
+}
