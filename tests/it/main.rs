@@ -4,6 +4,7 @@ mod config;
 mod freeze;
 mod get;
 mod returns;
+mod stack;
 mod threads;
 
 /// A pool with the default tiers whose caches are private to the test.
