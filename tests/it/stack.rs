@@ -199,3 +199,52 @@ fn shared_guard_from_the_global_pool_serializes_across_threads() {
     let bytes = std::thread::spawn(move || buf.into_shared()).join().unwrap();
     assert_eq!(serde_json::from_slice::<Document>(&bytes).unwrap(), document(3));
 }
+
+mod property {
+    use proptest::prelude::*;
+    use tierpool::BufPool;
+
+    use super::Document;
+
+    fn arb_document() -> impl Strategy<Value = Document> {
+        (
+            any::<u64>(),
+            ".{0,40}",
+            proptest::collection::vec("[a-z]{0,8}", 0..8),
+            // Dyadic values: serde_json's default float parsing (without its
+            // `float_roundtrip` feature) is not exact for every f64.
+            (-1_000_000i32..1_000_000).prop_map(|x| f64::from(x) / 8.0),
+            proptest::option::of(any::<u64>()),
+            proptest::collection::vec(any::<u32>(), 0..3000),
+        )
+            .prop_map(|(id, name, tags, score, parent, payload)| Document {
+                id,
+                name,
+                tags,
+                score,
+                parent,
+                payload,
+            })
+    }
+
+    #[test]
+    fn any_document_round_trips_through_a_pooled_buffer() {
+        // A pool private to this test: cases reuse its buffers, and its stats
+        // belong to this test alone (the global pool is shared by every test
+        // thread). Small tiers and a 1x ceiling make generated sizes cross
+        // tiers, so re-tiering and discards are exercised, not just hits.
+        let pool = BufPool::builder().tiers(&[256, 4096]).ceiling_factor(1).build().unwrap();
+        proptest::test_runner::TestRunner::default()
+            .run(&arb_document(), |doc| {
+                let mut buf = pool.get(256);
+                serde_json::to_writer(&mut buf, &doc).unwrap();
+                let back: Document = serde_json::from_slice(&buf).unwrap();
+                prop_assert_eq!(back, doc);
+                Ok(())
+            })
+            .unwrap();
+        let stats = pool.stats();
+        assert_eq!(stats.outstanding, 0, "every case returned its buffer");
+        assert!(stats.gets() >= 256);
+    }
+}
