@@ -1,7 +1,12 @@
 //! A tour of tierpool: tiers, the ceiling, `freeze` vs `into_shared`, a
-//! cross-thread hand-off, and the stats that show what happened.
+//! cross-thread hand-off, and the stats that show what happened. Then a
+//! short loopback workload, JSON over TCP with tokio, run once unpooled and
+//! once pooled, with a summary of what the pool bought.
 //!
 //! Run: `cargo run --release --example tour`
+
+mod common;
+mod workload;
 
 use std::sync::Arc;
 use std::sync::mpsc;
@@ -9,6 +14,9 @@ use std::time::Instant;
 
 use bytes::BufMut;
 use tierpool::{BufPool, PooledBuf, Stats};
+
+#[global_allocator]
+static ALLOC: common::Counting = common::Counting;
 
 fn main() {
     let pool = Arc::new(BufPool::new());
@@ -82,6 +90,9 @@ fn main() {
     print_stats(&pool.stats());
     let released = pool.trim();
     println!("\n  trim() released {}; retained now {}", human(released), human(pool.stats().retained_bytes() as usize));
+
+    section("6. A loopback workload: JSON over TCP, unpooled vs pooled");
+    workload::run();
 }
 
 fn print_stats(stats: &Stats) {

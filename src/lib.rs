@@ -125,7 +125,11 @@
 //!   buffers of tier `i`, each of at most `ceiling[i]` bytes, and at most
 //!   `max_retained_bytes` in all, if set.
 //! - Get and return on a cache hit do not allocate.
-//! - No `unsafe` code: `#![forbid(unsafe_code)]`.
+//! - The only `unsafe` code is the `bytes::BufMut` impl in `src/impls.rs`
+//!   (an `unsafe trait` whose `advance_mut` is an `unsafe fn`). It forwards
+//!   each call to the inner `BytesMut` and adds no logic; every unsafe item
+//!   there states its premises in a `// SAFETY:` comment. The rest of the
+//!   crate is under `#![deny(unsafe_code)]`.
 //!
 //! # Performance
 //!
@@ -146,7 +150,15 @@
 //!
 //! # Feature flags
 //!
-//! None yet; the crate depends on `bytes` and `crossbeam-queue` only.
+//! - `tokio` (off by default): `tierpool::tokio::read_pooled`, a socket read into a
+//!   `PooledBuf` that never grows it past the capacity it was handed out
+//!   with. Without the feature, the crate depends on `bytes` and
+//!   `crossbeam-queue` only.
+//!
+//! Independent of features, [`PooledBuf`] implements `bytes::BufMut` (so
+//! tokio's `read_buf(&mut buf)` takes it), `std::io::Write` (serializers such
+//! as `serde_json::to_writer`), `std::fmt::Write` (`write!`), `AsRef<[u8]>`,
+//! `AsMut<[u8]>`, `Extend<u8>` and `Extend<&u8>`.
 //!
 //! # MSRV
 //!
@@ -160,6 +172,8 @@
 //! |---------------|--------------------------------------------------------------|
 //! | `pool.rs`     | [`BufPool`], the get path, [`global`]                        |
 //! | `guard.rs`    | [`PooledBuf`]: freeze, into_shared, detach                   |
+//! | `impls.rs`    | `BufMut`, `io::Write`, `fmt::Write`, `Extend` for the guard  |
+//! | `tokio.rs`    | feature `tokio`: `read_pooled`                               |
 //! | `recycle.rs`  | the return path: normalise, classify, discard                |
 //! | `local.rs`    | thread caches (magazines), spill and refill, thread exit     |
 //! | `depot.rs`    | the global level: one bounded queue per tier                 |
@@ -169,7 +183,7 @@
 //! | `stats.rs`    | per-thread counters and the [`Stats`] snapshot               |
 //! | `sync.rs`     | the one place synchronisation primitives are imported from   |
 
-#![forbid(unsafe_code)]
+#![deny(unsafe_code)]
 #![warn(
     missing_docs,
     missing_debug_implementations,
@@ -184,11 +198,14 @@ mod decay;
 mod depot;
 mod error;
 mod guard;
+mod impls;
 mod local;
 mod pool;
 mod recycle;
 mod stats;
 mod sync;
+#[cfg(feature = "tokio")]
+pub mod tokio;
 
 pub use config::{
     Builder, DEFAULT_CEILING_FACTOR, DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_REQUEST, DEFAULT_TIERS, MAX_TIER_SIZE,

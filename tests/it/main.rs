@@ -5,6 +5,7 @@ mod freeze;
 mod get;
 mod memory;
 mod returns;
+mod stack;
 mod threads;
 
 /// A pool with the default tiers whose caches are private to the test.

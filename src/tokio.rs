@@ -1,0 +1,140 @@
+//! Tokio helpers (feature `tokio`): socket reads that never grow a pooled
+//! buffer.
+//!
+//! `PooledBuf` implements `bytes::BufMut`, so `AsyncReadExt::read_buf(&mut
+//! buf)` works without this module. But `read_buf` calls `chunk_mut`, and on
+//! a full buffer that reserves more room: a 64 KiB buffer becomes 128 KiB,
+//! then 256 KiB, and the second doubling puts it above its tier's ceiling, so
+//! it is discarded on return instead of pooled. A full buffer is easy to reach
+//! in a framing loop that accumulates a large or malicious frame. And
+//! bounding the read by hand has a trap: `read_buf` on a view with no room
+//! returns `Ok(0)`, the same as end of stream.
+//!
+//! [`read_pooled`] reads into the spare capacity only, and reports a full
+//! buffer as an error, never as `Ok(0)`.
+
+use std::io;
+
+use ::tokio::io::{AsyncRead, AsyncReadExt};
+use bytes::{BufMut, BytesMut};
+
+use crate::guard::PooledBuf;
+
+/// Reads from `reader` into the spare capacity of `buf`, appending, and never
+/// reallocates it.
+///
+/// Returns the number of bytes read; `Ok(0)` means end of stream, and only
+/// that. At most `buf.capacity() - buf.len()` bytes are read, so the buffer
+/// keeps the capacity it was handed out with and goes back to its tier on
+/// drop.
+///
+/// Cancel safe, like `read_buf`: if the future is dropped before it
+/// completes, no data was read.
+///
+/// # Errors
+///
+/// - Any error of the reader.
+/// - [`io::ErrorKind::OutOfMemory`] if `buf` has no spare capacity: nothing
+///   is read. Consume bytes (e.g. `split_to(n).freeze()` for a frame), ask
+///   the pool for a bigger buffer, or treat it as a frame-size limit.
+///
+/// # Examples
+///
+/// ```
+/// use std::io::ErrorKind;
+/// use tierpool::tokio::read_pooled;
+///
+/// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+/// let pool = tierpool::BufPool::new();
+/// let data = vec![7u8; 10_000];
+/// let mut socket: &[u8] = &data; // any AsyncRead: a TcpStream, a duplex, ...
+/// let mut buf = pool.get(4096);
+/// loop {
+///     match read_pooled(&mut socket, &mut buf).await {
+///         Ok(0) => break,                                          // end of stream
+///         Ok(_) => continue,
+///         Err(e) if e.kind() == ErrorKind::OutOfMemory => break, // frame limit reached
+///         Err(e) => return Err(e),
+///     }
+/// }
+/// // `read_buf(&mut buf)` would have doubled it to 8 KiB, then 16 KiB.
+/// assert_eq!((buf.len(), buf.capacity()), (4096, 4096));
+/// # Ok::<(), std::io::Error>(())
+/// # }).unwrap();
+/// ```
+pub async fn read_pooled<R>(reader: &mut R, buf: &mut PooledBuf<'_>) -> io::Result<usize>
+where
+    R: AsyncRead + Unpin + ?Sized,
+{
+    let inner: &mut BytesMut = buf;
+    let spare = inner.capacity() - inner.len();
+    if spare == 0 {
+        return Err(full(inner.capacity()));
+    }
+    // `Limit` caps `chunk_mut` to `spare`; with `spare > 0` the inner
+    // `chunk_mut` never reserves, so the buffer cannot grow.
+    reader.read_buf(&mut inner.limit(spare)).await
+}
+
+#[cold]
+fn full(capacity: usize) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::OutOfMemory,
+        format!("read_pooled: the buffer is full ({capacity} bytes); consume bytes before reading again"),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::BufPool;
+
+    fn block_on<F: Future>(f: F) -> F::Output {
+        ::tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(f)
+    }
+
+    #[test]
+    fn reads_up_to_spare_capacity_and_never_grows() {
+        block_on(async {
+            let pool = BufPool::new();
+            let data: Vec<u8> = (0..10_000u32).map(|i| i as u8).collect();
+            let mut reader: &[u8] = &data;
+            let mut buf = pool.get(4096);
+            let mut total = 0;
+            while buf.len() < buf.capacity() {
+                total += read_pooled(&mut reader, &mut buf).await.unwrap();
+            }
+            assert_eq!((total, buf.capacity()), (4096, 4096));
+            assert_eq!(&buf[..], &data[..4096]);
+            let err = read_pooled(&mut reader, &mut buf).await.unwrap_err();
+            assert_eq!(err.kind(), io::ErrorKind::OutOfMemory);
+            assert_eq!(reader.len(), 10_000 - 4096, "nothing read when full");
+        });
+    }
+
+    #[test]
+    fn zero_means_end_of_stream() {
+        block_on(async {
+            let pool = BufPool::new();
+            let mut reader: &[u8] = b"abc";
+            let mut buf = pool.get(16);
+            assert_eq!(read_pooled(&mut reader, &mut buf).await.unwrap(), 3);
+            assert_eq!(read_pooled(&mut reader, &mut buf).await.unwrap(), 0);
+            assert_eq!(&buf[..], b"abc");
+        });
+    }
+
+    #[test]
+    fn a_buffer_filled_by_read_pooled_returns_to_its_tier() {
+        block_on(async {
+            let pool = BufPool::new();
+            let data = vec![1u8; 200_000];
+            let mut reader: &[u8] = &data;
+            let mut buf = pool.get(65536);
+            while read_pooled(&mut reader, &mut buf).await.is_ok() {}
+            drop(buf);
+            let t = &pool.stats().tiers[1];
+            assert_eq!((t.returns, t.retiered, t.discards.total()), (1, 0, 0));
+        });
+    }
+}
