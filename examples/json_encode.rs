@@ -73,7 +73,7 @@ fn main() {
         "\npool: {} gets, hit rate {:.4}, {} discards, {} retained",
         stats.gets(),
         stats.hit_rate(),
-        stats.tiers.iter().map(|t| t.discards.total()).sum::<u64>(),
+        stats.discards().total(),
         common::human(stats.retained_bytes())
     );
 }

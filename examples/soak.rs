@@ -116,7 +116,7 @@ fn main() {
         std::thread::sleep(Duration::from_secs(5).min(Duration::from_secs(seconds) - start.elapsed()));
         tick += 5;
         let stats = pool.stats();
-        let discards: u64 = stats.tiers.iter().map(|t| t.discards.total()).sum();
+        let discards = stats.discards().total();
         println!(
             "{:>6} {:>11} KiB {:>8} KiB {:>10} KiB {:>14} {:>12}",
             tick.min(seconds),

@@ -149,6 +149,28 @@ impl<'a> PooledBuf<'a> {
     }
 }
 
+impl PooledBuf<'_> {
+    /// The ceiling of the tier this buffer was handed out from: the largest
+    /// capacity it may grow to and still be pooled in that tier. `None` for
+    /// an oversize buffer. (A buffer that grows past it may still be pooled
+    /// in a larger tier, if it fits that tier's ceiling.)
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = tierpool::BufPool::new();
+    /// let buf = pool.get(100);
+    /// assert_eq!(buf.ceiling(), Some(8192));
+    /// ```
+    #[must_use]
+    pub fn ceiling(&self) -> Option<usize> {
+        match self.origin? {
+            Origin::Tier(t) => Some(self.pool().ceilings()[t]),
+            Origin::Oversize => None,
+        }
+    }
+}
+
 impl PooledBuf<'static> {
     /// Turns the guard into a [`Bytes`] without copying; the buffer returns to
     /// its pool when the last clone of that `Bytes` drops, on whichever thread

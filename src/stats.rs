@@ -255,6 +255,28 @@ impl Stats {
         self.tiers.iter().map(|t| t.retained_buffers).sum()
     }
 
+    /// Discards summed over all tiers.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = tierpool::BufPool::new();
+    /// let mut buf = pool.get(10);
+    /// buf.reserve(10_000); // past its 8 KiB ceiling, below the 64 KiB tier
+    /// drop(buf);
+    /// assert_eq!(pool.stats().discards().above_ceiling, 1);
+    /// ```
+    #[must_use]
+    pub fn discards(&self) -> Discards {
+        self.tiers.iter().fold(Discards::default(), |sum, t| Discards {
+            above_ceiling: sum.above_ceiling + t.discards.above_ceiling,
+            shared: sum.shared + t.discards.shared,
+            too_small: sum.too_small + t.discards.too_small,
+            global_full: sum.global_full + t.discards.global_full,
+            over_budget: sum.over_budget + t.discards.over_budget,
+        })
+    }
+
     /// All gets, pooled and oversize.
     #[must_use]
     pub fn gets(&self) -> u64 {

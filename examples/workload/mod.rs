@@ -288,7 +288,7 @@ pub(crate) fn run() {
             &pooled,
             Some((
                 format!("{:.4}", stats.hit_rate()),
-                stats.tiers.iter().map(|t| t.discards.total()).sum::<u64>().to_string(),
+                stats.discards().total().to_string(),
                 human(stats.retained_bytes()),
             )),
         ),
