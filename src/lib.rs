@@ -152,7 +152,8 @@
 //!
 //! - `tokio` (off by default): `tierpool::tokio::read_pooled`, a socket read into a
 //!   `PooledBuf` that never grows it past the capacity it was handed out
-//!   with. Without the feature, the crate depends on `bytes` and
+//!   with, and `tierpool::tokio::spawn_decay`, a task that drives idle decay
+//!   of a quiet pool. Without the feature, the crate depends on `bytes` and
 //!   `crossbeam-queue` only.
 //!
 //! Independent of features, [`PooledBuf`] implements `bytes::BufMut` (so
@@ -173,7 +174,7 @@
 //! | `pool.rs`     | [`BufPool`], the get path, [`global`]                        |
 //! | `guard.rs`    | [`PooledBuf`]: freeze, into_shared, detach                   |
 //! | `impls.rs`    | `BufMut`, `io::Write`, `fmt::Write`, `Extend` for the guard  |
-//! | `tokio.rs`    | feature `tokio`: `read_pooled`                               |
+//! | `tokio.rs`    | feature `tokio`: `read_pooled`, `spawn_decay`                |
 //! | `recycle.rs`  | the return path: normalise, classify, discard                |
 //! | `local.rs`    | thread caches (magazines), spill and refill, thread exit     |
 //! | `depot.rs`    | the global level: one bounded queue per tier                 |

@@ -1,5 +1,5 @@
 //! Tokio helpers (feature `tokio`): socket reads that never grow a pooled
-//! buffer.
+//! buffer, and a periodic task that drives idle decay.
 //!
 //! `PooledBuf` implements `bytes::BufMut`, so `AsyncReadExt::read_buf(&mut
 //! buf)` works without this module. But `read_buf` calls `chunk_mut`, and on
@@ -14,11 +14,14 @@
 //! buffer as an error, never as `Ok(0)`.
 
 use std::io;
+use std::sync::Arc;
+use std::time::Duration;
 
 use ::tokio::io::{AsyncRead, AsyncReadExt};
 use bytes::{BufMut, BytesMut};
 
 use crate::guard::PooledBuf;
+use crate::pool::BufPool;
 
 /// Reads from `reader` into the spare capacity of `buf`, appending, and never
 /// reallocates it.
@@ -82,6 +85,48 @@ fn full(capacity: usize) -> io::Error {
         io::ErrorKind::OutOfMemory,
         format!("read_pooled: the buffer is full ({capacity} bytes); consume bytes before reading again"),
     )
+}
+
+/// Spawns a task on the current tokio runtime that calls
+/// [`BufPool::decay`] every `period`, so a pool that has gone quiet still
+/// releases buffers that stayed idle for its `idle_timeout`.
+///
+/// Without it, decay is driven by the pool's own gets and returns, which a
+/// quiet pool does not make. The task holds the pool until it is aborted
+/// (`JoinHandle::abort`) or the runtime shuts down. A `period` of about half
+/// the idle timeout releases idle buffers within 1.5 intervals. The task
+/// only decays the global queues and its own thread's cache; other threads
+/// reap their caches on their next use of the pool.
+///
+/// # Panics
+///
+/// If called outside a tokio runtime, or if `period` is zero.
+///
+/// # Examples
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// use std::{sync::Arc, time::Duration};
+///
+/// let pool = Arc::new(tierpool::BufPool::builder().idle_timeout(Some(Duration::from_millis(20))).build().unwrap());
+/// pool.prefill(4096, 8);
+/// let decay = tierpool::tokio::spawn_decay(Arc::clone(&pool), Duration::from_millis(10));
+/// tokio::time::sleep(Duration::from_millis(100)).await;
+/// assert_eq!(pool.stats().retained_buffers(), 0);
+/// decay.abort();
+/// # }
+/// ```
+pub fn spawn_decay(pool: Arc<BufPool>, period: Duration) -> ::tokio::task::JoinHandle<()> {
+    assert!(!period.is_zero(), "tierpool: spawn_decay needs a non-zero period");
+    ::tokio::spawn(async move {
+        let mut ticks = ::tokio::time::interval(period);
+        ticks.set_missed_tick_behavior(::tokio::time::MissedTickBehavior::Delay);
+        loop {
+            ticks.tick().await;
+            pool.decay();
+        }
+    })
 }
 
 #[cfg(test)]
