@@ -2,7 +2,11 @@
 //! runs it under `valgrind --tool=callgrind` at two iteration counts and
 //! prints the difference per iteration, so set-up cost cancels out.
 //!
-//! Usage: `hit_loop <tierpool|tierpool_global|bytesmut> <size> <iterations>`
+//! Usage: `hit_loop <tierpool|tierpool_global|bytesmut|held64> <size> <iterations>`
+//!
+//! `held64` gets 64 buffers, then drops them all, per iteration (the `held`
+//! bench at k = 64), to show where a working set beyond the thread cache
+//! spends its instructions.
 
 use std::hint::black_box;
 
@@ -13,7 +17,7 @@ const PAYLOAD: [u8; 64] = [0x5A; 64];
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let [_, mode, size, iters] = &args[..] else {
-        eprintln!("usage: hit_loop <tierpool|tierpool_global|bytesmut> <size> <iterations>");
+        eprintln!("usage: hit_loop <tierpool|tierpool_global|bytesmut|held64> <size> <iterations>");
         std::process::exit(2);
     };
     let size: usize = size.parse().expect("size is a number");
@@ -41,6 +45,17 @@ fn main() {
                 let mut buf = BytesMut::with_capacity(black_box(size));
                 buf.extend_from_slice(&PAYLOAD);
                 black_box(&*buf);
+            }
+        }
+        "held64" => {
+            let mut out = Vec::with_capacity(64);
+            for _ in 0..iters {
+                for _ in 0..64 {
+                    let mut buf = pool.get(black_box(size));
+                    buf.extend_from_slice(&PAYLOAD);
+                    out.push(buf);
+                }
+                out.clear();
             }
         }
         other => {
