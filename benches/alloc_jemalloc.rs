@@ -1,7 +1,8 @@
 //! tierpool and `BytesMut::with_capacity` under jemalloc, on the workloads of
 //! `benches/pools.rs`: groups are suffixed `_jemalloc`.
 //!
-//! Run: `cargo bench --bench alloc_jemalloc`
+//! Run: `cargo bench --features bench-jemalloc --bench alloc_jemalloc` (builds
+//! jemalloc from C, so it is behind a feature that is off by default).
 
 mod common;
 
