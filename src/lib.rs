@@ -117,7 +117,10 @@
 //!
 //! # Feature flags
 //!
-//! None yet; the crate depends on `bytes` and `crossbeam-queue` only.
+//! - `bench-jemalloc` (off by default): builds jemalloc for the
+//!   `alloc_jemalloc` benchmark only; the library never uses it.
+//!
+//! Otherwise the crate depends on `bytes` and `crossbeam-queue` only.
 //!
 //! # MSRV
 //!
