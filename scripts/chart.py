@@ -106,20 +106,24 @@ def table(data, base):
     if not groups:
         return ""
     params = params_of(data, groups[0])
-    out = [f"#### {base}", "", "median per op · ratio = time / tierpool's time in the same run · allocs/op", ""]
+    ref_name = "tierpool" if base not in ("fill", "freeze") else "tierpool_freeze"
+    out = [f"#### {base}", "", f"median per op · ratio = time / {ref_name}'s time in the same run · allocs/op", ""]
     out.append("| competitor | " + " | ".join(params) + " |")
     out.append("|---|" + "---:|" * len(params))
     for g in groups:
         suffix = "" if g == base else f" ({g[len(base) + 1:]} binary)"
-        for f in functions_of(data, g):
+        fns = functions_of(data, g)
+        # The reference: tierpool, or the first tierpool variant (fill, freeze).
+        ref_fn = "tierpool" if "tierpool" in fns else next((f for f in fns if f.startswith("tierpool")), None)
+        for f in fns:
             cells = []
             for p in params:
                 v = ns(data, g, f, p)
-                ref = ns(data, g, "tierpool", p)
+                ref = ns(data, g, ref_fn, p) if ref_fn else None
                 if v is None:
                     cells.append("–")
                     continue
-                ratio = f" · {v / ref:.2f}×" if ref and f != "tierpool" else ""
+                ratio = f" · {v / ref:.2f}×" if ref and f != ref_fn else ""
                 a = data[(g, f, p)]["allocs"]
                 cells.append(f"{fmt_ns(v)}{ratio} · {fmt_allocs(a)}")
             out.append(f"| {f}{suffix} | " + " | ".join(cells) + " |")
