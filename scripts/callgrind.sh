@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Instructions per get + 64 B write + drop, counted by callgrind: repeatable
+# where wall-clock timings are noisy. Each mode runs at two iteration counts;
+# the difference divided by the extra iterations cancels start-up and set-up.
+#
+# Usage: scripts/callgrind.sh [size ...]   (default: 4096 65536 1048576)
+# Needs valgrind. Writes nothing outside target/callgrind/.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+sizes=("$@")
+[ ${#sizes[@]} -eq 0 ] && sizes=(4096 65536 1048576)
+modes=(tierpool tierpool_global bytesmut)
+n1=100000
+n2=200000
+
+cargo build --release --example hit_loop --quiet
+bin=target/release/examples/hit_loop
+out=target/callgrind
+mkdir -p "$out"
+
+# Total instructions ("summary:" line) of one callgrind run.
+instructions() {
+    local file="$out/$1.$2.$3.out"
+    valgrind --tool=callgrind --callgrind-out-file="$file" "$bin" "$1" "$2" "$3" >/dev/null 2>&1
+    awk '/^summary:/ { print $2 }' "$file"
+}
+
+printf '%-16s %10s %14s\n' mode size instr/iter
+for size in "${sizes[@]}"; do
+    for mode in "${modes[@]}"; do
+        a=$(instructions "$mode" "$size" "$n1")
+        b=$(instructions "$mode" "$size" "$n2")
+        printf '%-16s %10s %14.1f\n' "$mode" "$size" "$(echo "($b - $a) / ($n2 - $n1)" | bc -l)"
+    done
+done
