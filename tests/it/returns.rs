@@ -170,3 +170,24 @@ fn trim_releases_the_global_queue_and_this_threads_cache() {
     let stats = pool.stats();
     assert_eq!((stats.retained_bytes(), stats.tiers[0].trimmed), (0, 100));
 }
+
+/// Known engine issue, found by `proptests/model.rs`: `split()` of an empty
+/// buffer (likewise `split_to(0)`, `split_off(capacity)`) leaves the guard's
+/// view exactly as handed out, so the return's fast path pools storage that
+/// the empty split-off handle still references (`KIND_ARC`, count 2). No byte
+/// is aliased: an empty handle can regain the storage only once it is unique.
+/// But the pooled-buffer invariant "unique" does not hold, the return counts
+/// as `returns` instead of `discards.shared`, and after `trim` the storage
+/// stays allocated while the empty handle lives, though `trim` reported it
+/// released. Un-ignore once the fast path rules this out.
+#[test]
+#[ignore = "known engine issue: the fast path pools storage shared with an empty split-off handle"]
+fn storage_shared_with_an_empty_split_is_not_pooled() {
+    let pool = pool();
+    let mut buf = pool.get(100);
+    let empty = buf.split().freeze(); // nothing written yet: an empty Bytes holding the storage
+    drop(buf);
+    let t = &pool.stats().tiers[0];
+    assert_eq!((t.returns, t.discards.shared, t.retained_buffers), (0, 1, 0));
+    drop(empty);
+}
