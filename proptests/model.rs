@@ -70,6 +70,10 @@ enum Split {
 #[derive(Debug, Clone)]
 enum Op {
     Get(usize, GetKind),
+    /// Get this many buffers of one size at once (fills and drains caches).
+    Burst(usize, usize),
+    /// Drop every live guard, in order (spills caches, fills queues).
+    DropAll,
     Write(usize, Write),
     /// Split through `DerefMut` and freeze the split-off part.
     SplitFreeze(usize, Split),
@@ -110,6 +114,8 @@ fn op() -> impl Strategy<Value = Op> {
     let i = || any::<usize>();
     prop_oneof![
         6 => (size(), get_kind).prop_map(|(n, k)| Op::Get(n, k)),
+        1 => (size(), 1usize..=12).prop_map(|(n, count)| Op::Burst(n, count)),
+        1 => Just(Op::DropAll),
         6 => (i(), write).prop_map(|(i, w)| Op::Write(i, w)),
         2 => (i(), split).prop_map(|(i, s)| Op::SplitFreeze(i, s)),
         1 => (i(), any::<u8>()).prop_map(|(i, n)| Op::Advance(i, n)),
@@ -339,6 +345,16 @@ impl<'p> Model<'p> {
                 let stamp = self.stamp();
                 self.records.push(Record { tier, stamp, epoch: 0, grown: false, shared_cap: 0 });
                 self.guards.push(LiveGuard { held, id: self.records.len() - 1 });
+            }
+            Op::Burst(n, count) => {
+                for _ in 0..count {
+                    self.apply(Op::Get(n, GetKind::Get))?;
+                }
+            }
+            Op::DropAll => {
+                while !self.guards.is_empty() {
+                    self.apply(Op::Drop(0))?;
+                }
             }
             Op::Write(i, w) => {
                 let Some(at) = (!self.guards.is_empty()).then(|| i % self.guards.len()) else { return Ok(()) };
