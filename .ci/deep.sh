@@ -4,8 +4,8 @@
 # stress test. Installs what it needs through rustup. Run as
 # `bash .ci/deep.sh`; `bash .ci/deep.sh miri` or `... tsan` runs one half.
 #
-# Cost on the 2-core development machine: see docs/verification.md. It is
-# not part of `.ci/run`, whose budget it would exceed.
+# Cost on the 2-core machine (docs/verification.md): Miri 6 min from a fresh
+# target dir and sysroot, 3.5 min warm; TSan 1.5 min. `.ci/run` calls it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
