@@ -1,119 +1,663 @@
-//! Property tests: random sequences of pool operations against a reference
-//! model of what must hold after every step.
+//! A state-machine model test: random sequences of everything a user can do
+//! to a pool, its guards and the `Bytes` made from them, run against a
+//! reference model of what must hold after every step.
 //!
-//! Run: `cargo test --test model` (`PROPTEST_CASES=10000` for more cases).
+//! The model tracks live guards, live `Bytes` (grouped by the storage they
+//! view), detached buffers, and the counters the pool must report. After
+//! every step it checks:
+//! - a new buffer has `len() == 0` and `capacity() >= request`, and a pooled
+//!   one a capacity within its tier's size and ceiling;
+//! - no two live guards, and no live guard, detached buffer or live `Bytes`,
+//!   share memory (disjoint pointer ranges; clones of one `Bytes` excepted);
+//! - every guard, detached buffer and `Bytes` still holds exactly the bytes
+//!   its owner wrote, so contents never change after later pool activity;
+//! - the stats agree with the model: gets per tier, gets = hits + misses,
+//!   guard ends by kind (detached, discarded as shared, ended otherwise),
+//!   outstanding;
+//! - retained buffers and bytes stay within the configured bounds, and `trim`
+//!   releases all of them.
+//!
+//! Run: `cargo test --test model`; `PROPTEST_CASES=10000` for more cases.
+//! Failures are persisted in `proptest-regressions/model.txt`.
 
-use bytes::Bytes;
+use std::sync::Arc;
+
+use bytes::{Buf, BufMut, Bytes, BytesMut};
 use proptest::prelude::*;
-use tierpool::{BufPool, PooledBuf};
-
-/// One step of a test case.
-#[derive(Debug, Clone)]
-enum Op {
-    /// Get a buffer of this size and keep it.
-    Get(usize),
-    /// Write `len` bytes into live guard `index` (modulo the live count).
-    Write { index: usize, len: usize },
-    /// Freeze (copy out) live guard `index`.
-    Freeze(usize),
-    /// Drop live guard `index`.
-    Drop(usize),
-    /// Release what the pool retains.
-    Trim,
-}
+use proptest::test_runner::FileFailurePersistence;
+use tierpool::{BufPool, GetError, PooledBuf};
 
 const TIERS: [usize; 3] = [256, 4096, 16384];
+/// The last tier has no thread cache: its returns go straight to the queue.
+const THREAD_CACHE: [usize; 3] = [4, 2, 0];
+const GLOBAL_QUEUE: [usize; 3] = [8, 4, 2];
+const MAX_REQUEST: usize = 40_000;
+const CASES: u32 = if cfg!(miri) { 4 } else { 1000 };
+const MAX_STEPS: usize = if cfg!(miri) { 24 } else { 80 };
+
+// === operations ===
+
+#[derive(Debug, Clone, Copy)]
+enum GetKind {
+    Get,
+    TryGet,
+    GetOwned,
+    TryGetOwned,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Write {
+    /// Append this many bytes.
+    Bytes(usize),
+    /// Fill the spare capacity exactly.
+    ToCapacity,
+    /// Grow past the capacity by this many bytes (past the ceiling, too, for
+    /// large values).
+    PastCapacity(usize),
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Split {
+    /// `split()`: everything written.
+    All,
+    /// `split_to(len × n / 255)`.
+    To(u8),
+    /// `split_off(capacity × n / 255)`.
+    Off(u8),
+}
+
+/// One step. Indices pick among the live items, modulo their count.
+#[derive(Debug, Clone)]
+enum Op {
+    Get(usize, GetKind),
+    /// Get this many buffers of one size at once (fills and drains caches).
+    Burst(usize, usize),
+    /// Drop every live guard, in order (spills caches, fills queues).
+    DropAll,
+    Write(usize, Write),
+    /// Split through `DerefMut` and freeze the split-off part.
+    SplitFreeze(usize, Split),
+    /// `advance(len × n / 255)`.
+    Advance(usize, u8),
+    Freeze(usize),
+    IntoShared(usize),
+    /// Clone a live `Bytes`, or slice it when `true`.
+    CloneBytes(usize, bool),
+    DropBytes(usize),
+    DropBytesElsewhere(usize),
+    Detach(usize),
+    DropDetached(usize),
+    Drop(usize),
+    DropElsewhere(usize),
+    Trim,
+    Prefill(usize, usize),
+}
 
 fn size() -> impl Strategy<Value = usize> {
-    let edges: Vec<usize> = TIERS.iter().flat_map(|&t| [t - 1, t, t + 1]).chain([0, 1, 20_000]).collect();
-    prop_oneof![proptest::sample::select(edges), 0usize..20_000]
+    let edges: Vec<usize> = TIERS
+        .iter()
+        .flat_map(|&t| [t - 1, t, t + 1])
+        .chain([0, 1, TIERS[2] + 1, MAX_REQUEST, MAX_REQUEST + 1])
+        .collect();
+    prop_oneof![3 => proptest::sample::select(edges), 1 => 0usize..=MAX_REQUEST + 1]
 }
 
 fn op() -> impl Strategy<Value = Op> {
+    let get_kind =
+        prop_oneof![Just(GetKind::Get), Just(GetKind::TryGet), Just(GetKind::GetOwned), Just(GetKind::TryGetOwned)];
+    let write = prop_oneof![
+        3 => (0usize..100).prop_map(Write::Bytes),
+        1 => Just(Write::ToCapacity),
+        1 => prop_oneof![Just(1usize), 1usize..40_000].prop_map(Write::PastCapacity),
+    ];
+    let split = prop_oneof![Just(Split::All), any::<u8>().prop_map(Split::To), any::<u8>().prop_map(Split::Off)];
+    let i = || any::<usize>();
     prop_oneof![
-        3 => size().prop_map(Op::Get),
-        3 => (any::<usize>(), 0usize..40_000).prop_map(|(index, len)| Op::Write { index, len }),
-        1 => any::<usize>().prop_map(Op::Freeze),
-        2 => any::<usize>().prop_map(Op::Drop),
+        6 => (size(), get_kind).prop_map(|(n, k)| Op::Get(n, k)),
+        1 => (size(), 1usize..=12).prop_map(|(n, count)| Op::Burst(n, count)),
+        1 => Just(Op::DropAll),
+        6 => (i(), write).prop_map(|(i, w)| Op::Write(i, w)),
+        2 => (i(), split).prop_map(|(i, s)| Op::SplitFreeze(i, s)),
+        1 => (i(), any::<u8>()).prop_map(|(i, n)| Op::Advance(i, n)),
+        2 => i().prop_map(Op::Freeze),
+        2 => i().prop_map(Op::IntoShared),
+        2 => (i(), any::<bool>()).prop_map(|(i, s)| Op::CloneBytes(i, s)),
+        3 => i().prop_map(Op::DropBytes),
+        1 => i().prop_map(Op::DropBytesElsewhere),
+        1 => i().prop_map(Op::Detach),
+        1 => i().prop_map(Op::DropDetached),
+        4 => i().prop_map(Op::Drop),
+        1 => i().prop_map(Op::DropElsewhere),
         1 => Just(Op::Trim),
+        1 => (size(), 0usize..6).prop_map(|(n, c)| Op::Prefill(n, c)),
     ]
 }
 
-/// A live guard and the pattern its owner wrote.
-struct Live<'a> {
-    buf: PooledBuf<'a>,
-    stamp: u8,
+// === the model ===
+
+/// A guard, borrowed from the pool or owning a reference to it.
+enum Held<'p> {
+    Borrowed(PooledBuf<'p>),
+    Owned(PooledBuf<'static>),
 }
 
-fn disjoint(a: &PooledBuf<'_>, b: &[u8]) -> bool {
-    let (a, b) = (a.as_ptr_range(), b.as_ptr_range());
-    a.start == a.end || b.start == b.end || a.end <= b.start || b.end <= a.start
+impl Held<'_> {
+    fn buf(&self) -> &BytesMut {
+        match self {
+            Held::Borrowed(b) => b,
+            Held::Owned(b) => b,
+        }
+    }
+
+    fn buf_mut(&mut self) -> &mut BytesMut {
+        match self {
+            Held::Borrowed(b) => b,
+            Held::Owned(b) => b,
+        }
+    }
+}
+
+/// What the model knows of one guard, alive or behind a shared `Bytes`.
+#[derive(Debug, Clone, Copy)]
+struct Record {
+    /// `None`: an oversize, unpooled buffer.
+    tier: Option<usize>,
+    /// The byte this guard's owner writes; unique among live things.
+    stamp: u8,
+    /// Bumped when a write outgrows the storage: a new allocation whenever
+    /// the old one is shared, so split-off frames no longer share it.
+    epoch: u32,
+    /// A write outgrew the capacity handed out.
+    grown: bool,
+    /// The view's capacity when it became a shared `Bytes`.
+    shared_cap: usize,
+}
+
+struct LiveGuard<'p> {
+    held: Held<'p>,
+    id: usize,
+}
+
+/// A live `Bytes`. Clones and slices of one `Bytes` share a `group`.
+struct LiveBytes {
+    bytes: Bytes,
+    stamp: u8,
+    group: usize,
+    /// Split off guard `.0`'s storage at epoch `.1` (through `DerefMut`).
+    derived: Option<(usize, u32)>,
+    /// From `into_shared` of guard `id`: the last clone ends that guard.
+    shared_of: Option<usize>,
+}
+
+/// Counters the pool must report, per tier (index `TIERS.len()`: oversize).
+#[derive(Debug, Default, Clone)]
+struct Expected {
+    gets: [u64; 4],
+    detached: [u64; 4],
+    /// Guard ends whose storage was shared (or had nothing to reclaim).
+    shared: [u64; 3],
+    /// Other guard ends: returned, or discarded above the ceiling or below
+    /// the smallest tier.
+    ended_other: [u64; 3],
+    /// Of `ended_other`, those that certainly returned: the storage never
+    /// outgrew what was handed out.
+    returned_at_least: [u64; 3],
+    /// Guard ends of a *written* buffer whose storage only empty split-off
+    /// handles still share: no byte is aliased, and the pool may count them
+    /// either way (the return path's fast path sees an unchanged view and
+    /// pools it; docs/design.md). An *empty* buffer in that state always
+    /// takes the uniqueness probe and is counted in `shared`.
+    either: [u64; 3],
+    oversize_discarded: u64,
+}
+
+struct Model<'p> {
+    pool: &'p Arc<BufPool>,
+    records: Vec<Record>,
+    guards: Vec<LiveGuard<'p>>,
+    bytes: Vec<LiveBytes>,
+    detached: Vec<(BytesMut, u8)>,
+    expected: Expected,
+    next_stamp: u8,
+    next_group: usize,
+}
+
+fn tier_for(n: usize) -> Option<usize> {
+    TIERS.iter().position(|&t| t >= n)
+}
+
+fn frac(n: usize, of: u8) -> usize {
+    n * usize::from(of) / 255
+}
+
+impl<'p> Model<'p> {
+    fn new(pool: &'p Arc<BufPool>) -> Self {
+        Model {
+            pool,
+            records: Vec::new(),
+            guards: Vec::new(),
+            bytes: Vec::new(),
+            detached: Vec::new(),
+            expected: Expected::default(),
+            next_stamp: 0,
+            next_group: 0,
+        }
+    }
+
+    fn stamp(&mut self) -> u8 {
+        // 0 is never a stamp: it is the byte the return path's probe writes.
+        self.next_stamp = self.next_stamp % 255 + 1;
+        self.next_stamp
+    }
+
+    fn group(&mut self) -> usize {
+        self.next_group += 1;
+        self.next_group
+    }
+
+    fn outstanding(&self) -> u64 {
+        let mut behind_bytes: Vec<usize> = self.bytes.iter().filter_map(|b| b.shared_of).collect();
+        behind_bytes.sort_unstable();
+        behind_bytes.dedup();
+        (self.guards.len() + behind_bytes.len()) as u64
+    }
+
+    /// A guard ended by drop (here, on another thread, or with its last
+    /// shared `Bytes`) with view capacity `cap`, holding data or not
+    /// (`written`; `None` when unknown): what the pool must count.
+    fn ended(&mut self, id: usize, cap: usize, written: Option<bool>) {
+        let r = self.records[id];
+        let Some(t) = r.tier else {
+            self.expected.oversize_discarded += 1;
+            return;
+        };
+        let derived = || self.bytes.iter().filter(|b| b.derived == Some((id, r.epoch)));
+        let shared = derived().any(|b| !b.bytes.is_empty());
+        if !shared && cap > 0 && derived().next().is_some() {
+            match written {
+                Some(false) => self.expected.shared[t] += 1,
+                _ => self.expected.either[t] += 1,
+            }
+        } else if shared || cap == 0 {
+            self.expected.shared[t] += 1;
+        } else {
+            self.expected.ended_other[t] += 1;
+            if !r.grown {
+                self.expected.returned_at_least[t] += 1;
+            }
+        }
+    }
+
+    fn take_guard(&mut self, i: usize) -> Option<LiveGuard<'p>> {
+        (!self.guards.is_empty()).then(|| self.guards.swap_remove(i % self.guards.len()))
+    }
+
+    fn take_bytes(&mut self, i: usize) -> Option<LiveBytes> {
+        (!self.bytes.is_empty()).then(|| self.bytes.swap_remove(i % self.bytes.len()))
+    }
+
+    /// A `Bytes` was dropped: if it was the last one holding a shared guard,
+    /// that guard has ended.
+    fn bytes_dropped(&mut self, shared_of: Option<usize>) {
+        if let Some(id) = shared_of {
+            if !self.bytes.iter().any(|o| o.shared_of == Some(id)) {
+                self.ended(id, self.records[id].shared_cap, None);
+            }
+        }
+    }
+
+    fn apply(&mut self, op: Op) -> Result<(), TestCaseError> {
+        let pool = self.pool;
+        match op {
+            Op::Get(n, kind) => {
+                if n > MAX_REQUEST {
+                    let err = match kind {
+                        GetKind::Get | GetKind::TryGet => pool.try_get(n).unwrap_err(),
+                        GetKind::GetOwned | GetKind::TryGetOwned => pool.try_get_owned(n).unwrap_err(),
+                    };
+                    prop_assert_eq!(err, GetError::TooLarge { requested: n, limit: MAX_REQUEST });
+                    return Ok(());
+                }
+                let held = match kind {
+                    GetKind::Get => Held::Borrowed(pool.get(n)),
+                    GetKind::TryGet => Held::Borrowed(pool.try_get(n).unwrap()),
+                    GetKind::GetOwned => Held::Owned(pool.get_owned(n)),
+                    GetKind::TryGetOwned => Held::Owned(pool.try_get_owned(n).unwrap()),
+                };
+                let tier = tier_for(n);
+                let buf = held.buf();
+                prop_assert_eq!(buf.len(), 0, "a new buffer is empty");
+                prop_assert!(buf.capacity() >= n, "capacity {} below the request {}", buf.capacity(), n);
+                match tier {
+                    Some(t) => {
+                        prop_assert!(
+                            (TIERS[t]..=pool.ceilings()[t]).contains(&buf.capacity()),
+                            "tier {} handed out capacity {}",
+                            TIERS[t],
+                            buf.capacity()
+                        );
+                        self.expected.gets[t] += 1;
+                    }
+                    None => {
+                        prop_assert_eq!(buf.capacity(), n, "oversize buffers are exact");
+                        self.expected.gets[3] += 1;
+                    }
+                }
+                let held_tier = match &held {
+                    Held::Borrowed(b) => b.tier_size(),
+                    Held::Owned(b) => b.tier_size(),
+                };
+                prop_assert_eq!(held_tier, tier.map(|t| TIERS[t]));
+                let stamp = self.stamp();
+                self.records.push(Record { tier, stamp, epoch: 0, grown: false, shared_cap: 0 });
+                self.guards.push(LiveGuard { held, id: self.records.len() - 1 });
+            }
+            Op::Burst(n, count) => {
+                for _ in 0..count {
+                    self.apply(Op::Get(n, GetKind::Get))?;
+                }
+            }
+            Op::DropAll => {
+                while !self.guards.is_empty() {
+                    self.apply(Op::Drop(0))?;
+                }
+            }
+            Op::Write(i, w) => {
+                let Some(at) = (!self.guards.is_empty()).then(|| i % self.guards.len()) else { return Ok(()) };
+                let g = &mut self.guards[at];
+                let r = &mut self.records[g.id];
+                let buf = g.held.buf_mut();
+                let spare = buf.capacity() - buf.len();
+                let n = match w {
+                    Write::Bytes(n) => n,
+                    Write::ToCapacity => spare,
+                    Write::PastCapacity(extra) => spare + extra,
+                };
+                if n > spare {
+                    r.grown = true;
+                    r.epoch += 1;
+                }
+                buf.put_bytes(r.stamp, n);
+            }
+            Op::SplitFreeze(i, how) => {
+                let Some(at) = (!self.guards.is_empty()).then(|| i % self.guards.len()) else { return Ok(()) };
+                let g = &mut self.guards[at];
+                let r = self.records[g.id];
+                let buf = g.held.buf_mut();
+                let frame = match how {
+                    Split::All => buf.split(),
+                    Split::To(f) => buf.split_to(frac(buf.len(), f)),
+                    Split::Off(f) => buf.split_off(frac(buf.capacity(), f)),
+                }
+                .freeze();
+                let id = g.id;
+                let group = self.group();
+                self.bytes.push(LiveBytes {
+                    bytes: frame,
+                    stamp: r.stamp,
+                    group,
+                    derived: Some((id, r.epoch)),
+                    shared_of: None,
+                });
+            }
+            Op::Advance(i, f) => {
+                if let Some(at) = (!self.guards.is_empty()).then(|| i % self.guards.len()) {
+                    let buf = self.guards[at].held.buf_mut();
+                    let n = frac(buf.len(), f);
+                    buf.advance(n);
+                }
+            }
+            Op::Freeze(i) => {
+                let Some(g) = self.take_guard(i) else { return Ok(()) };
+                let r = self.records[g.id];
+                let cap = g.held.buf().capacity();
+                let written = Some(!g.held.buf().is_empty());
+                let frozen = match g.held {
+                    Held::Borrowed(b) => b.freeze(),
+                    Held::Owned(b) => b.freeze(),
+                };
+                self.ended(g.id, cap, written);
+                let group = self.group();
+                self.bytes.push(LiveBytes { bytes: frozen, stamp: r.stamp, group, derived: None, shared_of: None });
+            }
+            Op::IntoShared(i) => {
+                // Only 'static guards can; pick among those.
+                let owned: Vec<usize> =
+                    (0..self.guards.len()).filter(|&k| matches!(self.guards[k].held, Held::Owned(_))).collect();
+                if owned.is_empty() {
+                    return Ok(());
+                }
+                let g = self.guards.swap_remove(owned[i % owned.len()]);
+                let Held::Owned(b) = g.held else { unreachable!() };
+                let cap = b.capacity();
+                let stamp = self.records[g.id].stamp;
+                let bytes = b.into_shared();
+                let group = self.group();
+                self.records[g.id].shared_cap = cap;
+                self.bytes.push(LiveBytes { bytes, stamp, group, derived: None, shared_of: Some(g.id) });
+            }
+            Op::CloneBytes(i, slice) => {
+                if self.bytes.is_empty() {
+                    return Ok(());
+                }
+                let b = &self.bytes[i % self.bytes.len()];
+                let len = b.bytes.len();
+                let bytes = if slice { b.bytes.slice(len / 4..len - len / 3) } else { b.bytes.clone() };
+                // An empty slice is a fresh `Bytes::new()`: it holds no storage.
+                let holds = !slice || !bytes.is_empty();
+                let copy = LiveBytes {
+                    bytes,
+                    stamp: b.stamp,
+                    group: b.group,
+                    derived: b.derived.filter(|_| holds),
+                    shared_of: b.shared_of.filter(|_| holds),
+                };
+                self.bytes.push(copy);
+            }
+            Op::DropBytes(i) => {
+                let Some(b) = self.take_bytes(i) else { return Ok(()) };
+                drop(b.bytes);
+                self.bytes_dropped(b.shared_of);
+            }
+            Op::DropBytesElsewhere(i) => {
+                let Some(b) = self.take_bytes(i) else { return Ok(()) };
+                let bytes = b.bytes;
+                std::thread::spawn(move || drop(bytes)).join().unwrap();
+                self.bytes_dropped(b.shared_of);
+            }
+            Op::Detach(i) => {
+                let Some(g) = self.take_guard(i) else { return Ok(()) };
+                let r = self.records[g.id];
+                let buf = match g.held {
+                    Held::Borrowed(b) => b.detach(),
+                    Held::Owned(b) => b.detach(),
+                };
+                self.expected.detached[r.tier.unwrap_or(3)] += 1;
+                self.detached.push((buf, r.stamp));
+            }
+            Op::DropDetached(i) => {
+                if !self.detached.is_empty() {
+                    self.detached.swap_remove(i % self.detached.len());
+                }
+            }
+            Op::Drop(i) => {
+                let Some(g) = self.take_guard(i) else { return Ok(()) };
+                let (cap, written) = (g.held.buf().capacity(), Some(!g.held.buf().is_empty()));
+                drop(g.held);
+                self.ended(g.id, cap, written);
+            }
+            Op::DropElsewhere(i) => {
+                let Some(g) = self.take_guard(i) else { return Ok(()) };
+                let (cap, written) = (g.held.buf().capacity(), Some(!g.held.buf().is_empty()));
+                // Join the handle: leaving the scope does not wait for the
+                // thread's TLS destructors, which flush its cache.
+                std::thread::scope(|s| s.spawn(move || drop(g.held)).join().unwrap());
+                self.ended(g.id, cap, written);
+            }
+            Op::Trim => {
+                let before = pool.stats();
+                let released = pool.trim();
+                let after = pool.stats();
+                prop_assert_eq!(released as u64, before.retained_bytes(), "trim releases what the pool retained");
+                prop_assert_eq!(after.retained_buffers(), 0);
+                prop_assert_eq!(after.retained_bytes(), 0);
+                for (b, a) in before.tiers.iter().zip(&after.tiers) {
+                    prop_assert_eq!(a.trimmed - b.trimmed, b.retained_buffers);
+                }
+            }
+            Op::Prefill(n, count) => {
+                let before = pool.stats();
+                let added = pool.prefill(n, count);
+                let after = pool.stats();
+                prop_assert!(added <= count);
+                match tier_for(n) {
+                    Some(t) if n <= MAX_REQUEST => {
+                        let grew = after.tiers[t].retained_buffers - before.tiers[t].retained_buffers;
+                        prop_assert_eq!(grew, added as u64, "prefill adds what it says");
+                        prop_assert!(after.tiers[t].retained_buffers <= (GLOBAL_QUEUE[t] + THREAD_CACHE[t]) as u64);
+                    }
+                    _ => prop_assert_eq!(added, 0, "oversize buffers are never pooled"),
+                }
+                prop_assert_eq!(after.gets(), before.gets(), "prefill is not a get");
+            }
+        }
+        Ok(())
+    }
+}
+
+// === invariants ===
+
+/// A memory range that some owner may read or write: a guard's or detached
+/// buffer's whole capacity, a `Bytes`'s visible bytes.
+struct Range {
+    start: usize,
+    end: usize,
+    /// Ranges of one owner may overlap (clones of one `Bytes`).
+    owner: (u8, usize),
+    what: &'static str,
+}
+
+fn range(ptr: *const u8, len: usize, owner: (u8, usize), what: &'static str) -> Range {
+    Range { start: ptr.addr(), end: ptr.addr() + len, owner, what }
+}
+
+impl Model<'_> {
+    fn check(&self) -> Result<(), TestCaseError> {
+        // Contents: every byte is its owner's stamp.
+        for g in &self.guards {
+            let stamp = self.records[g.id].stamp;
+            prop_assert!(g.held.buf().iter().all(|&b| b == stamp), "a live guard's bytes were overwritten");
+        }
+        for (d, stamp) in &self.detached {
+            prop_assert!(d.iter().all(|b| b == stamp), "a detached buffer's bytes were overwritten");
+        }
+        for b in &self.bytes {
+            prop_assert!(b.bytes.iter().all(|&x| x == b.stamp), "a Bytes changed after later pool activity");
+        }
+
+        // Disjoint memory.
+        let mut ranges: Vec<Range> = Vec::new();
+        for (k, g) in self.guards.iter().enumerate() {
+            let buf = g.held.buf();
+            ranges.push(range(buf.as_ptr(), buf.capacity(), (0, k), "live guard"));
+        }
+        for (k, (d, _)) in self.detached.iter().enumerate() {
+            ranges.push(range(d.as_ptr(), d.capacity(), (1, k), "detached buffer"));
+        }
+        for b in &self.bytes {
+            ranges.push(range(b.bytes.as_ptr(), b.bytes.len(), (2, b.group), "live Bytes"));
+        }
+        ranges.retain(|r| r.start < r.end);
+        for (k, a) in ranges.iter().enumerate() {
+            for b in &ranges[k + 1..] {
+                let overlap = a.start < b.end && b.start < a.end;
+                prop_assert!(a.owner == b.owner || !overlap, "a {} and a {} share memory", a.what, b.what);
+            }
+        }
+
+        // Stats against the model.
+        let stats = self.pool.stats();
+        let e = &self.expected;
+        prop_assert_eq!(stats.outstanding, self.outstanding(), "outstanding");
+        for (t, s) in stats.tiers.iter().enumerate() {
+            prop_assert_eq!(s.gets, e.gets[t], "gets of tier {}", t);
+            prop_assert_eq!(s.gets, s.cache_hits + s.global_hits + s.misses, "gets = hits + misses, tier {}", t);
+            prop_assert_eq!(s.detached, e.detached[t], "detached of tier {}", t);
+            let other = s.returns + s.discards.above_ceiling + s.discards.too_small;
+            prop_assert!(
+                (e.shared[t]..=e.shared[t] + e.either[t]).contains(&s.discards.shared),
+                "discarded as shared, tier {}: {:?}, expected {:?}",
+                t,
+                s,
+                e
+            );
+            prop_assert_eq!(
+                other + s.discards.shared,
+                e.ended_other[t] + e.shared[t] + e.either[t],
+                "guard ends, tier {}",
+                t
+            );
+            prop_assert!(s.returns >= e.returned_at_least[t], "buffers that never grew are pooled: {:?}", s);
+            prop_assert!(s.retiered <= s.returns);
+            // Retention: this thread's cache and the global queue (other
+            // threads have exited and flushed theirs).
+            prop_assert!(
+                s.retained_buffers <= (GLOBAL_QUEUE[t] + THREAD_CACHE[t]) as u64,
+                "tier {} retains {} buffers",
+                t,
+                s.retained_buffers
+            );
+            prop_assert!(s.retained_bytes <= s.retained_buffers * s.ceiling as u64, "retained bytes above the ceiling");
+            prop_assert!(s.retained_bytes >= s.retained_buffers * s.size as u64, "retained bytes below the tier size");
+        }
+        prop_assert_eq!(stats.oversize.gets, e.gets[3]);
+        prop_assert_eq!(stats.oversize.detached, e.detached[3]);
+        prop_assert_eq!(stats.oversize.discarded, e.oversize_discarded);
+        Ok(())
+    }
 }
 
 fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
-    let pool = BufPool::builder().tiers(&TIERS).thread_cache(&[4, 2, 1]).global_queue(&[8, 4, 2]).build().unwrap();
-    let mut live: Vec<Live<'_>> = Vec::new();
-    let mut frozen: Vec<(Bytes, u8)> = Vec::new();
-    let mut gets = 0u64;
-    let mut stamp = 0u8;
+    let pool = Arc::new(
+        BufPool::builder()
+            .tiers(&TIERS)
+            .thread_cache(&THREAD_CACHE)
+            .global_queue(&GLOBAL_QUEUE)
+            .max_request(MAX_REQUEST)
+            .build()
+            .unwrap(),
+    );
+    let mut model = Model::new(&pool);
     for op in ops {
-        match op {
-            Op::Get(n) => {
-                let buf = pool.get(n);
-                prop_assert_eq!(buf.len(), 0, "a new buffer is empty");
-                prop_assert!(buf.capacity() >= n);
-                gets += 1;
-                stamp = stamp.wrapping_add(1);
-                live.push(Live { buf, stamp });
-            }
-            Op::Write { index, len } if !live.is_empty() => {
-                let at = index % live.len();
-                let l = &mut live[at];
-                let fill = len - len.min(l.buf.len());
-                l.buf.extend(std::iter::repeat_n(l.stamp, fill));
-            }
-            Op::Freeze(index) if !live.is_empty() => {
-                let l = live.swap_remove(index % live.len());
-                let b = l.buf.freeze();
-                prop_assert!(b.iter().all(|&x| x == l.stamp));
-                frozen.push((b, l.stamp));
-            }
-            Op::Drop(index) if !live.is_empty() => {
-                drop(live.swap_remove(index % live.len()));
-            }
-            Op::Trim => {
-                pool.trim();
-            }
-            _ => {}
-        }
-        // Invariants after every step.
-        for (i, a) in live.iter().enumerate() {
-            prop_assert!(a.buf.iter().all(|&x| x == a.stamp), "a live buffer was written by someone else");
-            for b in &live[i + 1..] {
-                prop_assert!(disjoint(&a.buf, &b.buf), "two live guards share memory");
-            }
-            for (f, _) in &frozen {
-                prop_assert!(disjoint(&a.buf, f), "a live guard aliases a frozen Bytes");
-            }
-        }
-        for (f, s) in &frozen {
-            prop_assert!(f.iter().all(|x| x == s), "a frozen Bytes changed after later pool activity");
-        }
-        let stats = pool.stats();
-        prop_assert_eq!(stats.gets(), gets);
-        prop_assert_eq!(stats.outstanding, live.len() as u64);
-        for t in &stats.tiers {
-            prop_assert_eq!(t.gets, t.cache_hits + t.global_hits + t.misses);
-        }
+        model.apply(op)?;
+        model.check()?;
     }
+    // Everything ends: the pool balances, and trim leaves nothing behind.
+    let Model { guards, bytes, detached, .. } = &mut model;
+    guards.clear();
+    bytes.clear();
+    detached.clear();
+    let stats = pool.stats();
+    prop_assert_eq!(stats.outstanding, 0);
+    pool.trim();
+    prop_assert_eq!(pool.stats().retained_bytes(), 0);
     Ok(())
 }
 
+fn config() -> ProptestConfig {
+    let cases = std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(CASES);
+    let persistence = (!cfg!(miri)).then(|| {
+        Box::new(FileFailurePersistence::Direct("proptest-regressions/model.txt"))
+            as Box<dyn proptest::test_runner::FailurePersistence>
+    });
+    ProptestConfig { cases, failure_persistence: persistence, ..ProptestConfig::default() }
+}
+
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 1000, ..ProptestConfig::default() })]
+    #![proptest_config(config())]
 
     #[test]
-    fn random_operation_sequences_keep_every_invariant(ops in proptest::collection::vec(op(), 1..60)) {
+    fn random_operation_sequences_keep_every_invariant(ops in proptest::collection::vec(op(), 1..MAX_STEPS)) {
         run(ops)?;
     }
 }

@@ -93,6 +93,10 @@ fn churn(pool: &Arc<BufPool>) -> (usize, usize) {
 }
 
 #[test]
+#[cfg_attr(
+    miri,
+    ignore = "64 threads and a control run are too slow under Miri; proptests/budget.rs and tests/it/memory.rs cover the accounting there"
+)]
 fn live_heap_stays_within_budget_plus_checked_out_buffers_under_64_threads() {
     let budget = 2 << 20;
     // Threads, their registries, magazines and counters: measured at about

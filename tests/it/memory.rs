@@ -30,7 +30,7 @@ fn budget_counts_every_level_and_every_thread() {
         .map(|_| {
             let pool = Arc::clone(&pool);
             std::thread::spawn(move || {
-                for _ in 0..50 {
+                for _ in 0..if cfg!(miri) { 3 } else { 50 } {
                     let held: Vec<_> = (0..40).map(|i| pool.get(if i % 4 == 0 { 65536 } else { 4096 })).collect();
                     drop(held);
                 }
@@ -63,7 +63,7 @@ fn prefill_stops_at_the_budget() {
 #[test]
 fn two_hundred_exited_threads_strand_nothing() {
     let pool = Arc::new(pool());
-    for _ in 0..200 {
+    for _ in 0..if cfg!(miri) { 20 } else { 200 } {
         let pool = Arc::clone(&pool);
         std::thread::spawn(move || {
             let held: Vec<_> = [100, 5000, 100, 300_000].iter().map(|&n| pool.get(n)).collect();

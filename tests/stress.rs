@@ -1,0 +1,215 @@
+//! Stress: many threads, oversubscribed, hammer one pool and hand buffers to
+//! each other over channels. Every holder stamps its buffer with a pattern
+//! no other holder uses and checks it before release, so a buffer handed out
+//! twice, or memory shared between a guard and a live `Bytes`, fails the test.
+//!
+//! Run: `cargo test --release --test stress` for speed; it also runs, scaled
+//! down, under Miri and ThreadSanitizer (`.ci/deep.sh`).
+
+use std::sync::Arc;
+use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
+
+use bytes::{BufMut, Bytes};
+use tierpool::{BufPool, PooledBuf};
+
+const THREADS: usize = 8;
+/// Operations per thread: 8 × 125 000 = 1 000 000 in all.
+const OPS: usize = if cfg!(miri) { 150 } else { 125_000 };
+const TIERS: [usize; 3] = [1024, 8192, 65536];
+const THREAD_CACHE: [usize; 3] = [16, 4, 2];
+const GLOBAL_QUEUE: [usize; 3] = [64, 16, 4];
+/// Bytes stamped at the front of a buffer, and at the end of what was written.
+const STAMP: usize = 32;
+
+/// What crosses threads: a guard, or a zero-copy `Bytes` still holding one.
+enum Parcel {
+    Guard(PooledBuf<'static>, u64),
+    Shared(Bytes, u64),
+}
+
+/// A pattern no other holder ever writes: the thread in the top byte, a
+/// per-thread sequence number below.
+fn pattern(thread: usize, seq: u64) -> u64 {
+    ((thread as u64 + 1) << 56) | seq
+}
+
+fn stamp(buf: &mut PooledBuf<'static>, pattern: u64, extra: usize) {
+    buf.clear();
+    for _ in 0..STAMP / 8 {
+        buf.put_u64(pattern);
+    }
+    // Sometimes write deep into the buffer too, so that two holders of the
+    // same storage collide even when their writes are short.
+    if extra > 0 {
+        let end = (buf.capacity() - STAMP).min(extra);
+        buf.put_bytes((pattern & 0xFF) as u8, end);
+    }
+}
+
+#[track_caller]
+fn check(bytes: &[u8], pattern: u64) {
+    assert!(bytes.len() >= STAMP, "a stamped buffer shrank: {} bytes", bytes.len());
+    check_prefix(bytes, pattern);
+}
+
+/// Checks a stamped buffer, or a frame split off its front.
+#[track_caller]
+fn check_prefix(bytes: &[u8], pattern: u64) {
+    let stamp = pattern.to_be_bytes();
+    let head = &bytes[..STAMP.min(bytes.len())];
+    let ok = head.iter().enumerate().all(|(i, &b)| b == stamp[i % 8]);
+    assert!(ok, "another holder wrote into this buffer: {:x?} instead of {pattern:#x}", &head[..8.min(head.len())]);
+    let fill = (pattern & 0xFF) as u8;
+    assert!(bytes.get(STAMP..).unwrap_or_default().iter().all(|&b| b == fill), "another holder wrote past the stamp");
+}
+
+/// A small deterministic generator: the test must not depend on a clock.
+struct XorShift(u64);
+
+impl XorShift {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+}
+
+fn receive(parcel: Parcel, me: usize, seq: &mut u64) {
+    match parcel {
+        Parcel::Guard(mut buf, theirs) => {
+            check(&buf, theirs);
+            // Now this thread holds it: stamp it anew and check before release.
+            *seq += 1;
+            let mine = pattern(me, *seq);
+            stamp(&mut buf, mine, 0);
+            check(&buf, mine);
+        }
+        Parcel::Shared(bytes, theirs) => {
+            let clone = bytes.clone();
+            drop(bytes);
+            check(&clone, theirs);
+        }
+    }
+}
+
+fn worker(pool: Arc<BufPool>, me: usize, tx: SyncSender<Parcel>, rx: Receiver<Parcel>) -> u64 {
+    let mut rng = XorShift(0x9E37_79B9_7F4A_7C15 ^ (me as u64 + 1).wrapping_mul(0xD1B5_4A32_D192_ED03));
+    let mut seq = 0u64;
+    let mut held: Vec<(PooledBuf<'static>, u64)> = Vec::with_capacity(8);
+    let mut frozen: Vec<(Bytes, u64)> = Vec::with_capacity(8);
+    let mut ops = 0u64;
+    for _ in 0..OPS {
+        let r = rng.next();
+        let size = match r % 64 {
+            0 => TIERS[2] + 1 + (r >> 8) as usize % 1000, // oversize: unpooled
+            1..=3 => TIERS[2],
+            4..=15 => TIERS[1] - (r >> 8) as usize % 100,
+            _ => (r >> 8) as usize % TIERS[0] + 1,
+        };
+        seq += 1;
+        let pat = pattern(me, seq);
+        let mut buf = pool.get_owned(size);
+        assert!(buf.is_empty() && buf.capacity() >= size, "a new buffer is empty and large enough");
+        stamp(&mut buf, pat, if r % 7 == 0 { 512 } else { 0 });
+        check(&buf, pat);
+        ops += 1;
+        match (r >> 20) % 16 {
+            // Hand the guard to the next thread.
+            0..=2 => {
+                if let Err(
+                    TrySendError::Full(Parcel::Guard(buf, p)) | TrySendError::Disconnected(Parcel::Guard(buf, p)),
+                ) = tx.try_send(Parcel::Guard(buf, pat))
+                {
+                    check(&buf, p);
+                }
+            }
+            // Zero-copy `Bytes`, sent to the next thread, clones dropped there.
+            3 => {
+                let bytes = buf.into_shared();
+                let keep = bytes.clone();
+                let _ = tx.try_send(Parcel::Shared(bytes, pat));
+                check(&keep, pat);
+                frozen.push((keep, pat));
+            }
+            // Copy-out freeze, kept for a while.
+            4 => frozen.push((buf.freeze(), pat)),
+            // Hold it for a while: several guards live at once.
+            5..=8 => held.push((buf, pat)),
+            // Split a frame off through `DerefMut`: the storage is then shared.
+            9 => {
+                // The frame keeps the storage alive after the guard discards it.
+                let frame = buf.split_to(8).freeze();
+                drop(buf);
+                check_prefix(&frame, pat);
+                frozen.push((frame, pat));
+            }
+            // Get, stamp, check, drop.
+            _ => {
+                check(&buf, pat);
+                drop(buf);
+            }
+        }
+        if held.len() >= 6 {
+            for (buf, p) in held.drain(..) {
+                check(&buf, p);
+            }
+        }
+        if frozen.len() >= 6 {
+            for (bytes, p) in frozen.drain(..) {
+                check_prefix(&bytes, p);
+            }
+        }
+        while let Ok(parcel) = rx.try_recv() {
+            receive(parcel, me, &mut seq);
+            ops += 1;
+        }
+    }
+    for (buf, p) in held.drain(..) {
+        check(&buf, p);
+    }
+    drop(tx);
+    for parcel in rx {
+        receive(parcel, me, &mut seq);
+        ops += 1;
+    }
+    ops
+}
+
+#[test]
+fn oversubscribed_threads_never_share_a_buffer_and_the_stats_balance() {
+    let pool = Arc::new(
+        BufPool::builder().tiers(&TIERS).thread_cache(&THREAD_CACHE).global_queue(&GLOBAL_QUEUE).build().unwrap(),
+    );
+    let (txs, rxs): (Vec<_>, Vec<_>) = (0..THREADS).map(|_| mpsc::sync_channel::<Parcel>(16)).unzip();
+    let mut rxs: Vec<Option<Receiver<Parcel>>> = rxs.into_iter().map(Some).collect();
+    // Thread i sends to thread i + 1, in a ring.
+    let threads: Vec<_> = txs
+        .into_iter()
+        .enumerate()
+        .map(|(i, tx)| {
+            let rx = rxs[(i + 1) % THREADS].take().unwrap();
+            let pool = Arc::clone(&pool);
+            std::thread::spawn(move || worker(pool, (i + 1) % THREADS, tx, rx))
+        })
+        .collect();
+    let ops: u64 = threads.into_iter().map(|t| t.join().unwrap()).sum();
+    assert!(ops > (THREADS * OPS) as u64, "parcels crossed threads");
+
+    let stats = pool.stats();
+    assert_eq!(stats.outstanding, 0, "every guard ended");
+    assert_eq!(stats.gets(), (THREADS * OPS) as u64);
+    for (i, t) in stats.tiers.iter().enumerate() {
+        assert_eq!(t.gets, t.cache_hits + t.global_hits + t.misses, "tier {}", t.size);
+        // Nothing lost, nothing counted twice: every guard ended exactly once.
+        let ended = t.returns + t.discards.above_ceiling + t.discards.shared + t.discards.too_small + t.detached;
+        assert_eq!(t.gets, ended, "tier {}: gets against guard ends", t.size);
+        // All threads exited and flushed their caches: only the global queue holds buffers.
+        assert!(t.retained_buffers <= GLOBAL_QUEUE[i] as u64, "tier {}: {} retained", t.size, t.retained_buffers);
+        assert!(t.retained_bytes <= t.retained_buffers * t.ceiling as u64, "tier {}", t.size);
+        assert!(t.retained_bytes >= t.retained_buffers * t.size as u64, "tier {}", t.size);
+        assert!(t.discards.shared > 0, "tier {}: the split-frame path ran", t.size);
+    }
+    assert_eq!(stats.oversize.gets, stats.oversize.discarded);
+    assert!(stats.oversize.gets > 0);
+}

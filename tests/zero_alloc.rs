@@ -1,0 +1,287 @@
+//! Zero-allocation proof: in steady state, get + write + drop, and hand-offs
+//! of guards between threads, allocate and free nothing.
+//!
+//! The `-benchmem` habit, made an assertion. A counting global allocator
+//! counts every allocation and deallocation in the process while a window is
+//! open, and a size-checking ledger records any deallocation whose size
+//! differs from its allocation's (or that frees an address it never handed
+//! out). This file is its own test binary, with a single test, so that no
+//! other test allocates while the window is open.
+//!
+//! Run: `cargo test --test zero_alloc`
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::SeqCst};
+use std::sync::mpsc;
+
+use bytes::BufMut;
+use tierpool::{BufPool, PooledBuf};
+
+// === the counting allocator and its ledger ===
+
+/// Counts allocations and deallocations while `COUNTING` is set, and keeps a
+/// ledger of every live allocation's size, always.
+struct Counting;
+
+static COUNTING: AtomicBool = AtomicBool::new(false);
+static ALLOCS: AtomicU64 = AtomicU64::new(0);
+static DEALLOCS: AtomicU64 = AtomicU64::new(0);
+
+#[global_allocator]
+static ALLOCATOR: Counting = Counting;
+
+// SAFETY: every method forwards to `System` with the caller's arguments
+// unchanged; the counters and the ledger only observe them.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        // SAFETY: forwarded unchanged; the caller upholds `alloc`'s contract.
+        let ptr = unsafe { System.alloc(layout) };
+        if !ptr.is_null() {
+            LEDGER.record_alloc(ptr.addr(), layout.size());
+            if COUNTING.load(SeqCst) {
+                ALLOCS.fetch_add(1, SeqCst);
+            }
+        }
+        ptr
+    }
+
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        // SAFETY: forwarded unchanged; the caller upholds `alloc_zeroed`'s contract.
+        let ptr = unsafe { System.alloc_zeroed(layout) };
+        if !ptr.is_null() {
+            LEDGER.record_alloc(ptr.addr(), layout.size());
+            if COUNTING.load(SeqCst) {
+                ALLOCS.fetch_add(1, SeqCst);
+            }
+        }
+        ptr
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        LEDGER.record_dealloc(ptr.addr(), layout.size());
+        if COUNTING.load(SeqCst) {
+            DEALLOCS.fetch_add(1, SeqCst);
+        }
+        // SAFETY: forwarded unchanged; the caller upholds `dealloc`'s contract.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+
+    // `realloc` is left to the default, which calls `alloc` and `dealloc`
+    // above: a reallocation counts as one of each, and the ledger follows it.
+}
+
+/// Live allocations by address: an open-addressing table of (address, size)
+/// pairs in static memory, so that keeping it never allocates. A mismatch
+/// cannot panic inside the allocator (a global allocator must not unwind), so
+/// it is recorded and [`Ledger::assert_clean`] panics with the details.
+struct Ledger {
+    addrs: [AtomicUsize; SLOTS],
+    sizes: [AtomicUsize; SLOTS],
+    /// Deallocations whose size differed from their allocation's, or whose
+    /// address was never allocated.
+    mismatches: AtomicU64,
+    /// The first mismatch: (address, size at alloc or 0 if unknown, size at dealloc).
+    first: [AtomicUsize; 3],
+    /// Allocations the table had no room for (they are then not checked).
+    overflow: AtomicU64,
+}
+
+const SLOTS: usize = if cfg!(miri) { 1 << 12 } else { 1 << 18 };
+const EMPTY: usize = 0;
+/// A freed slot; reusable by inserts, skipped by lookups.
+const FREED: usize = 1;
+
+static LEDGER: Ledger = Ledger {
+    addrs: [const { AtomicUsize::new(EMPTY) }; SLOTS],
+    sizes: [const { AtomicUsize::new(0) }; SLOTS],
+    mismatches: AtomicU64::new(0),
+    first: [const { AtomicUsize::new(0) }; 3],
+    overflow: AtomicU64::new(0),
+};
+
+impl Ledger {
+    fn home(addr: usize) -> usize {
+        (addr >> 4).wrapping_mul(0x9E37_79B9_7F4A_7C15) % SLOTS
+    }
+
+    fn record_alloc(&self, addr: usize, size: usize) {
+        let home = Self::home(addr);
+        for i in 0..SLOTS {
+            let slot = (home + i) % SLOTS;
+            let seen = self.addrs[slot].load(SeqCst);
+            if (seen == EMPTY || seen == FREED) && self.addrs[slot].compare_exchange(seen, addr, SeqCst, SeqCst).is_ok()
+            {
+                self.sizes[slot].store(size, SeqCst);
+                return;
+            }
+        }
+        self.overflow.fetch_add(1, SeqCst);
+    }
+
+    fn record_dealloc(&self, addr: usize, size: usize) {
+        let home = Self::home(addr);
+        for i in 0..SLOTS {
+            let slot = (home + i) % SLOTS;
+            match self.addrs[slot].load(SeqCst) {
+                EMPTY => break,
+                seen if seen == addr => {
+                    let allocated = self.sizes[slot].load(SeqCst);
+                    self.addrs[slot].store(FREED, SeqCst);
+                    if allocated != size {
+                        self.mismatch(addr, allocated, size);
+                    }
+                    return;
+                }
+                _ => {}
+            }
+        }
+        if self.overflow.load(SeqCst) == 0 {
+            self.mismatch(addr, 0, size); // freed, but never allocated
+        }
+    }
+
+    fn mismatch(&self, addr: usize, allocated: usize, freed: usize) {
+        if self.mismatches.fetch_add(1, SeqCst) == 0 {
+            for (cell, v) in self.first.iter().zip([addr, allocated, freed]) {
+                cell.store(v, SeqCst);
+            }
+        }
+    }
+
+    #[track_caller]
+    fn assert_clean(&self) {
+        let n = self.mismatches.load(SeqCst);
+        let [addr, allocated, freed] = self.first.each_ref().map(|c| c.load(SeqCst));
+        assert_eq!(
+            n, 0,
+            "{n} deallocation(s) with a size other than their allocation's; \
+             first: {addr:#x} allocated {allocated} bytes (0: never), freed as {freed}"
+        );
+        assert_eq!(self.overflow.load(SeqCst), 0, "the ledger table overflowed; raise SLOTS");
+    }
+}
+
+/// Runs `f` with counting on; returns (allocations, deallocations) it made.
+fn count<R>(f: impl FnOnce() -> R) -> (u64, u64, R) {
+    let (a0, d0) = (ALLOCS.load(SeqCst), DEALLOCS.load(SeqCst));
+    COUNTING.store(true, SeqCst);
+    let r = f();
+    COUNTING.store(false, SeqCst);
+    (ALLOCS.load(SeqCst) - a0, DEALLOCS.load(SeqCst) - d0, r)
+}
+
+// === the workload ===
+
+const PAYLOAD: [u8; 64] = [0xA5; 64];
+/// Steady-state cycles per tier, and hand-offs per tier.
+const CYCLES: usize = if cfg!(miri) { 200 } else { 100_000 };
+const HAND_OFFS: usize = if cfg!(miri) { 100 } else { 40_000 };
+const WARM_UP: usize = if cfg!(miri) { 100 } else { 10_000 };
+
+/// One get + write + drop: the hit path a server runs per request.
+fn cycle(pool: &BufPool, size: usize, i: usize) {
+    let mut buf = pool.get(size);
+    buf.put_slice(&PAYLOAD);
+    buf.put_u64(i as u64);
+    assert_eq!(buf.len(), 72);
+}
+
+fn cycles(pool: &BufPool, sizes: &[usize]) {
+    for &size in sizes {
+        for i in 0..CYCLES {
+            cycle(pool, size, i);
+        }
+        // The global pool too: `tierpool::get`, a `'static` guard.
+        for i in 0..CYCLES / 10 {
+            let mut buf = tierpool::get(size);
+            buf.put_u64(i as u64);
+        }
+    }
+}
+
+/// A producer gets and stamps, a consumer checks and drops: every buffer
+/// crosses threads once, and comes back through the consumer's cache spill
+/// and the producer's refill.
+fn hand_offs(
+    pool: &Arc<BufPool>,
+    size: usize,
+    n: usize,
+    tx: &mpsc::SyncSender<PooledBuf<'static>>,
+    done: &mpsc::Receiver<usize>,
+) {
+    for i in 0..n {
+        let mut buf = pool.get_owned(size);
+        buf.put_u64(i as u64);
+        tx.send(buf).unwrap();
+    }
+    tx.send(pool.get_owned(0)).unwrap(); // an empty buffer ends the batch
+    assert_eq!(done.recv().unwrap(), n);
+}
+
+#[test]
+fn steady_state_gets_writes_drops_and_hand_offs_allocate_nothing() {
+    let pool = Arc::new(BufPool::new());
+    let sizes: Vec<usize> = pool.tier_sizes().to_vec();
+    // A channel of one: few buffers in flight, so the global queue of every
+    // tier, even the 8-slot 1 MiB one, never fills and drops one.
+    let (tx, rx) = mpsc::sync_channel::<PooledBuf<'static>>(1);
+    let (done_tx, done) = mpsc::sync_channel::<usize>(1);
+    let consumer = std::thread::spawn(move || {
+        let mut n = 0;
+        for buf in rx {
+            if buf.is_empty() {
+                done_tx.send(n).unwrap();
+                n = 0;
+                continue;
+            }
+            assert_eq!(u64::from_be_bytes(buf[..8].try_into().unwrap()), n as u64, "a buffer arrived out of order");
+            n += 1;
+        }
+    });
+
+    // Warm-up: register this thread's and the consumer's slots (one
+    // allocation each, per pool), fill the caches and queues, and let the
+    // channel allocate its waiter state.
+    for &size in &sizes {
+        for i in 0..WARM_UP {
+            cycle(&pool, size, i);
+            drop(tierpool::get(size));
+        }
+        hand_offs(&pool, size, WARM_UP, &tx, &done);
+    }
+    let before = pool.stats();
+
+    let (allocs, deallocs, ()) = count(|| {
+        cycles(&pool, &sizes);
+        for &size in &sizes {
+            hand_offs(&pool, size, HAND_OFFS, &tx, &done);
+        }
+    });
+
+    drop(tx);
+    consumer.join().unwrap();
+    let after = pool.stats();
+    LEDGER.assert_clean();
+    for (i, (b, a)) in before.tiers.iter().zip(&after.tiers).enumerate() {
+        assert_eq!(a.misses, b.misses, "tier {}: the steady state allocated buffers", a.size);
+        // Each batch of hand-offs ends with one `get_owned(0)`, from tier 0.
+        let ends = if i == 0 { sizes.len() } else { 0 };
+        assert_eq!(a.gets - b.gets, (CYCLES + HAND_OFFS + ends) as u64, "tier {}: the workload ran", a.size);
+        assert_eq!(a.discards.total(), b.discards.total(), "tier {}: the steady state dropped buffers", a.size);
+    }
+    assert_eq!((allocs, deallocs), (0, 0), "allocations and deallocations in the steady-state window");
+    assert_eq!(after.outstanding, 0);
+
+    // The counter and the ledger can fail: a window with one allocation
+    // counts it, and a deallocation under the wrong size is recorded.
+    let (allocs, deallocs, boxed) = count(|| Box::new([0u8; 100]));
+    drop(boxed);
+    assert_eq!((allocs, deallocs), (1, 0), "the counting allocator counts");
+    let fake = core::ptr::addr_of!(LEDGER).addr(); // static memory: never a heap address
+    LEDGER.record_alloc(fake, 100);
+    LEDGER.record_dealloc(fake, 99);
+    let caught = std::panic::catch_unwind(|| LEDGER.assert_clean()).unwrap_err();
+    let msg = caught.downcast_ref::<String>().unwrap();
+    assert!(msg.contains("allocated 100 bytes") && msg.contains("freed as 99"), "{msg}");
+}
