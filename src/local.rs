@@ -274,9 +274,14 @@ impl Slot {
     #[inline]
     fn take_into(&mut self, inner: &Inner, tier: usize, out: &mut BytesMut) -> bool {
         let mag = &mut self.mags[tier];
-        let Some(buf) = mag.pop() else { return false };
-        let cost = buf.capacity();
+        let Some(buf) = mag.bufs.pop() else { return false };
+        // Move first, then read the capacity from its new home: reading a
+        // field of the popped value in the magazine mixes load widths, which
+        // stalls store forwarding right after a push (measured).
         fill(out, buf);
+        let cost = out.capacity();
+        mag.bytes -= cost;
+        mag.low = mag.low.min(mag.bufs.len());
         let hits = self.stats.bump(tier, Event::CacheHit, 1);
         self.stats.set_cached(tier, mag.bufs.len(), mag.bytes);
         refund(&mut self.credit, inner, cost);
