@@ -139,11 +139,12 @@
 //! run. In short, on a shared 2-core machine:
 //!
 //! - Large buffers are where the pool wins. A get + 64 B write + drop of a
-//!   1 MiB buffer takes about 18 ns, 11× faster than jemalloc and 15× faster
+//!   1 MiB buffer takes about 19 ns, 11× faster than jemalloc and 15× faster
 //!   than mimalloc.
-//! - At 4 KiB a hit costs about 19 ns. That is slower than jemalloc (9 ns),
-//!   glibc (15 ns) and lockfree-object-pool (14 ns), which keeps one object
-//!   type and has no size classes, ceiling or stats.
+//! - At 4 KiB a hit costs about 19 ns. That is slower than jemalloc (9 ns)
+//!   and lockfree-object-pool (14 ns), which keeps one object type and has no
+//!   size classes, ceiling or stats. glibc measured 15 ns in one run and
+//!   25 ns in another.
 //! - Steady-state gets and returns make 0 allocations.
 //!
 //! Most of the project's speed targets are not met yet. `docs/benchmarks.md`
