@@ -93,11 +93,11 @@ struct Magazine {
 pub(crate) fn take_into(inner: &Inner, tier: usize, out: &mut BytesMut) {
     let hit = with_slot(inner, |slot, inner| {
         if !slot.take_into(inner, tier, out) {
-            fill(out, slot.take_global(inner, tier).unwrap_or_else(|| slot.miss(inner, tier)));
+            slot.refill_or_miss(inner, tier, out);
         }
     });
     if hit.is_none() {
-        fill(out, take_without_cache(inner, tier));
+        take_without_cache(inner, tier, out);
     }
 }
 
@@ -114,22 +114,30 @@ fn fill(out: &mut BytesMut, buf: BytesMut) {
 pub(crate) fn take_cached(inner: &Inner, tier: usize) -> Option<BytesMut> {
     with_slot(inner, |slot, inner| {
         let mut out = BytesMut::new();
-        if slot.take_into(inner, tier, &mut out) { Some(out) } else { slot.take_global(inner, tier) }
+        (slot.take_into(inner, tier, &mut out) || slot.take_global(inner, tier, &mut out)).then_some(out)
     })
-    .unwrap_or_else(|| {
-        let buf = inner.depots[tier].pop()?;
-        inner.refund_shared(buf.capacity());
-        inner.shared_stats.add(tier, Event::GlobalHit, 1);
-        Some(buf)
-    })
+    .unwrap_or_else(|| take_shared(inner, tier))
 }
 
+/// [`take_into`] without a thread cache: the global queue, else a miss.
 #[cold]
-fn take_without_cache(inner: &Inner, tier: usize) -> BytesMut {
-    take_cached(inner, tier).unwrap_or_else(|| {
+#[inline(never)]
+fn take_without_cache(inner: &Inner, tier: usize, out: &mut BytesMut) {
+    let buf = take_shared(inner, tier).unwrap_or_else(|| {
         inner.shared_stats.add(tier, Event::Miss, 1);
         BytesMut::with_capacity(inner.config.sizes[tier])
-    })
+    });
+    fill(out, buf);
+}
+
+/// A get without a thread cache (TLS teardown, or re-entry): straight from
+/// the global queue, paid back to the budget directly.
+#[cold]
+fn take_shared(inner: &Inner, tier: usize) -> Option<BytesMut> {
+    let buf = inner.depots[tier].pop()?;
+    inner.refund_shared(buf.capacity());
+    inner.shared_stats.add(tier, Event::GlobalHit, 1);
+    Some(buf)
 }
 
 /// Pools `buf` (handed out by tier `from`, now belonging to tier `tier`) in
@@ -274,14 +282,7 @@ impl Slot {
     #[inline]
     fn take_into(&mut self, inner: &Inner, tier: usize, out: &mut BytesMut) -> bool {
         let mag = &mut self.mags[tier];
-        let Some(buf) = mag.bufs.pop() else { return false };
-        // Move first, then read the capacity from its new home: reading a
-        // field of the popped value in the magazine mixes load widths, which
-        // stalls store forwarding right after a push (measured).
-        fill(out, buf);
-        let cost = out.capacity();
-        mag.bytes -= cost;
-        mag.low = mag.low.min(mag.bufs.len());
+        let Some(cost) = mag.pop_into(out) else { return false };
         let hits = self.stats.bump(tier, Event::CacheHit, 1);
         self.stats.set_cached(tier, mag.bufs.len(), mag.bytes);
         refund(&mut self.credit, inner, cost);
@@ -291,32 +292,38 @@ impl Slot {
         true
     }
 
-    /// Nothing pooled: allocate a buffer of the tier's size.
+    /// The cache is empty: the global queue, else a new allocation (a miss).
     #[cold]
-    fn miss(&mut self, inner: &Inner, tier: usize) -> BytesMut {
-        self.stats.bump(tier, Event::Miss, 1);
-        inner.tick();
-        BytesMut::with_capacity(inner.config.sizes[tier])
+    #[inline(never)]
+    fn refill_or_miss(&mut self, inner: &Inner, tier: usize, out: &mut BytesMut) {
+        if !self.take_global(inner, tier, out) {
+            self.stats.bump(tier, Event::Miss, 1);
+            fill(out, BytesMut::with_capacity(inner.config.sizes[tier]));
+        }
     }
 
     /// The cache is empty: refill half of it from the global queue (or, for
-    /// a tier without a thread cache, take one buffer straight from it).
-    #[cold]
-    #[inline(never)]
-    fn take_global(&mut self, inner: &Inner, tier: usize) -> Option<BytesMut> {
+    /// a tier without a thread cache, take one buffer straight from it) and
+    /// fill `out`; `false` if the global queue was empty too.
+    fn take_global(&mut self, inner: &Inner, tier: usize, out: &mut BytesMut) -> bool {
         inner.tick();
         let mag = &mut self.mags[tier];
         let depot = &inner.depots[tier];
-        let buf = if mag.cap == 0 {
-            depot.pop()
+        let cost = if mag.cap == 0 {
+            depot.pop().map(|buf| {
+                let cost = buf.capacity();
+                fill(out, buf);
+                cost
+            })
         } else {
             mag.refill(depot);
-            mag.pop()
-        }?;
+            mag.pop_into(out)
+        };
+        let Some(cost) = cost else { return false };
         self.stats.bump(tier, Event::GlobalHit, 1);
         self.stats.set_cached(tier, mag.bufs.len(), mag.bytes);
-        refund(&mut self.credit, inner, buf.capacity());
-        Some(buf)
+        refund(&mut self.credit, inner, cost);
+        true
     }
 
     #[inline]
@@ -402,12 +409,18 @@ impl Magazine {
         self.cap.div_ceil(2)
     }
 
+    /// Moves the top buffer into `out` (which holds an empty `BytesMut`);
+    /// returns its capacity. The capacity is read from `out` after the move:
+    /// reading a field of the popped value in the magazine mixes load widths,
+    /// which stalls store forwarding right after a push (measured: 29-32 ns
+    /// -> 19.7-23.9 ns per get + write + drop).
     #[inline]
-    fn pop(&mut self) -> Option<BytesMut> {
-        let buf = self.bufs.pop()?;
-        self.bytes -= buf.capacity();
+    fn pop_into(&mut self, out: &mut BytesMut) -> Option<usize> {
+        fill(out, self.bufs.pop()?);
+        let cost = out.capacity();
+        self.bytes -= cost;
         self.low = self.low.min(self.bufs.len());
-        Some(buf)
+        Some(cost)
     }
 
     /// Moves `buf` onto a magazine that has room, leaving `BytesMut::new()`.
