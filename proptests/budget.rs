@@ -3,10 +3,12 @@
 //!
 //! Run: `cargo test --test budget_model` (`PROPTEST_CASES=10000` for more).
 
+#[path = "support.rs"]
+mod support;
+
 use std::sync::Arc;
 
 use proptest::prelude::*;
-use proptest::test_runner::FileFailurePersistence;
 use tierpool::BufPool;
 
 #[derive(Debug, Clone)]
@@ -91,17 +93,8 @@ fn run(budget: usize, ops: Vec<Op>) -> Result<(), TestCaseError> {
 const CASES: u32 = if cfg!(miri) { 4 } else { 1000 };
 const MAX_STEPS: usize = if cfg!(miri) { 12 } else { 40 };
 
-fn config() -> ProptestConfig {
-    let cases = std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(CASES);
-    let persistence = (!cfg!(miri)).then(|| {
-        Box::new(FileFailurePersistence::Direct("proptest-regressions/budget.txt"))
-            as Box<dyn proptest::test_runner::FailurePersistence>
-    });
-    ProptestConfig { cases, failure_persistence: persistence, ..ProptestConfig::default() }
-}
-
 proptest! {
-    #![proptest_config(config())]
+    #![proptest_config(support::config(CASES, "proptest-regressions/budget.txt"))]
 
     #[test]
     fn retained_bytes_never_exceed_the_budget(budget in 1024usize..300_000, ops in proptest::collection::vec(op(), 1..MAX_STEPS)) {

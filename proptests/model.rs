@@ -20,11 +20,13 @@
 //! Run: `cargo test --test model`; `PROPTEST_CASES=10000` for more cases.
 //! Failures are persisted in `proptest-regressions/model.txt`.
 
+#[path = "support.rs"]
+mod support;
+
 use std::sync::Arc;
 
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 use proptest::prelude::*;
-use proptest::test_runner::FileFailurePersistence;
 use tierpool::{BufPool, GetError, PooledBuf};
 
 const TIERS: [usize; 3] = [256, 4096, 16384];
@@ -644,17 +646,8 @@ fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
     Ok(())
 }
 
-fn config() -> ProptestConfig {
-    let cases = std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(CASES);
-    let persistence = (!cfg!(miri)).then(|| {
-        Box::new(FileFailurePersistence::Direct("proptest-regressions/model.txt"))
-            as Box<dyn proptest::test_runner::FailurePersistence>
-    });
-    ProptestConfig { cases, failure_persistence: persistence, ..ProptestConfig::default() }
-}
-
 proptest! {
-    #![proptest_config(config())]
+    #![proptest_config(support::config(CASES, "proptest-regressions/model.txt"))]
 
     #[test]
     fn random_operation_sequences_keep_every_invariant(ops in proptest::collection::vec(op(), 1..MAX_STEPS)) {
