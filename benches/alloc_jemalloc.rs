@@ -14,10 +14,7 @@ static ALLOC: common::Counting<tikv_jemallocator::Jemalloc> = common::Counting(t
 const LINEUP: common::Lineup = common::Lineup { alloc: "jemalloc", peers: false };
 
 fn benches(c: &mut criterion::Criterion) {
-    common::hit(c, LINEUP);
-    common::held(c, LINEUP);
-    common::handoff_group(c, LINEUP);
-    common::contention(c, LINEUP);
+    common::allocator_workloads(c, LINEUP);
 }
 
 criterion_group!(alloc, benches);

@@ -13,10 +13,7 @@ static ALLOC: common::Counting<mimalloc::MiMalloc> = common::Counting(mimalloc::
 const LINEUP: common::Lineup = common::Lineup { alloc: "mimalloc", peers: false };
 
 fn benches(c: &mut criterion::Criterion) {
-    common::hit(c, LINEUP);
-    common::held(c, LINEUP);
-    common::handoff_group(c, LINEUP);
-    common::contention(c, LINEUP);
+    common::allocator_workloads(c, LINEUP);
 }
 
 criterion_group!(alloc, benches);

@@ -302,6 +302,15 @@ impl Lineup {
     }
 }
 
+/// The workloads every allocator-only binary (`alloc_jemalloc`,
+/// `alloc_mimalloc`) runs: tierpool beside `BytesMut` under that allocator.
+pub fn allocator_workloads(c: &mut Criterion, lineup: Lineup) {
+    hit(c, lineup);
+    held(c, lineup);
+    handoff_group(c, lineup);
+    contention(c, lineup);
+}
+
 /// Group 1, hit: `get(n)` + write 64 B + drop, single thread, each tier.
 pub fn hit(c: &mut Criterion, lineup: Lineup) {
     let mut g = Group::new(c, &lineup.group("hit"));
