@@ -31,31 +31,29 @@ static DEALLOCS: AtomicU64 = AtomicU64::new(0);
 #[global_allocator]
 static ALLOCATOR: Counting = Counting;
 
+/// Records a successful allocation in the ledger and, while counting, in
+/// `ALLOCS`; passes `ptr` through.
+fn allocated(ptr: *mut u8, layout: Layout) -> *mut u8 {
+    if !ptr.is_null() {
+        LEDGER.record_alloc(ptr.addr(), layout.size());
+        if COUNTING.load(SeqCst) {
+            ALLOCS.fetch_add(1, SeqCst);
+        }
+    }
+    ptr
+}
+
 // SAFETY: every method forwards to `System` with the caller's arguments
 // unchanged; the counters and the ledger only observe them.
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         // SAFETY: forwarded unchanged; the caller upholds `alloc`'s contract.
-        let ptr = unsafe { System.alloc(layout) };
-        if !ptr.is_null() {
-            LEDGER.record_alloc(ptr.addr(), layout.size());
-            if COUNTING.load(SeqCst) {
-                ALLOCS.fetch_add(1, SeqCst);
-            }
-        }
-        ptr
+        allocated(unsafe { System.alloc(layout) }, layout)
     }
 
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
         // SAFETY: forwarded unchanged; the caller upholds `alloc_zeroed`'s contract.
-        let ptr = unsafe { System.alloc_zeroed(layout) };
-        if !ptr.is_null() {
-            LEDGER.record_alloc(ptr.addr(), layout.size());
-            if COUNTING.load(SeqCst) {
-                ALLOCS.fetch_add(1, SeqCst);
-            }
-        }
-        ptr
+        allocated(unsafe { System.alloc_zeroed(layout) }, layout)
     }
 
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
