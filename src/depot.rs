@@ -8,19 +8,18 @@
 //! never allocates afterwards; a push that finds it full hands the buffer back,
 //! which is exactly "drop it and count it".
 
-use bytes::BytesMut;
 use crossbeam_queue::ArrayQueue;
 
+use crate::recycle::Pooled;
 use crate::sync::{AtomicUsize, Ordering::Relaxed};
 
 /// The global queue of one tier.
 ///
-/// Invariant: every buffer in `queue` is empty (`len() == 0`), uniquely owned
-/// (`KIND_VEC`, its full allocation in view) and has a real capacity within
-/// this tier's size and ceiling.
+/// Invariant: every buffer in `queue` satisfies the pooled-buffer invariants
+/// of `recycle` for this tier. A slot holds the buffer's box, one pointer.
 #[derive(Debug)]
 pub(crate) struct Depot {
-    queue: ArrayQueue<BytesMut>,
+    queue: ArrayQueue<Pooled>,
     /// Real capacity of the buffers in `queue`. Added before a push and
     /// subtracted after a pop, so it never under-counts what is queued.
     bytes: AtomicUsize,
@@ -44,7 +43,7 @@ impl Depot {
 
     /// Pushes every buffer of `bufs`, in order; returns how many were dropped
     /// because the queue was full, and their bytes.
-    pub(crate) fn push_batch(&self, bufs: impl Iterator<Item = BytesMut>) -> (u64, usize) {
+    pub(crate) fn push_batch(&self, bufs: impl Iterator<Item = Pooled>) -> (u64, usize) {
         let (mut dropped, mut bytes) = (0, 0);
         for buf in bufs {
             let cap = buf.capacity();
@@ -57,7 +56,7 @@ impl Depot {
     }
 
     /// Pushes one buffer; returns `false` (and drops it) if the queue is full.
-    pub(crate) fn push(&self, buf: BytesMut) -> bool {
+    pub(crate) fn push(&self, buf: Pooled) -> bool {
         let cap = buf.capacity();
         self.bytes.fetch_add(cap, Relaxed);
         match self.queue.push(buf) {
@@ -70,7 +69,7 @@ impl Depot {
     }
 
     /// Pops one buffer.
-    pub(crate) fn pop(&self) -> Option<BytesMut> {
+    pub(crate) fn pop(&self) -> Option<Pooled> {
         let buf = self.queue.pop()?;
         self.bytes.fetch_sub(buf.capacity(), Relaxed);
         self.epoch_popped.fetch_add(1, Relaxed);
@@ -78,7 +77,7 @@ impl Depot {
     }
 
     /// Moves up to `max` buffers into `into`.
-    pub(crate) fn pop_batch(&self, into: &mut Vec<BytesMut>, max: usize) {
+    pub(crate) fn pop_batch(&self, into: &mut Vec<Pooled>, max: usize) {
         let mut moved = 0;
         let mut bytes = 0;
         while moved < max {

@@ -1,14 +1,13 @@
 //! The guard: [`PooledBuf`], a `BytesMut` on loan from a pool.
 
 use core::fmt;
-use core::mem::ManuallyDrop;
 use core::ops::{Deref, DerefMut};
 
 use bytes::{Bytes, BytesMut};
 
 use crate::local;
 use crate::pool::BufPool;
-use crate::recycle::{self, HandedOut, Origin};
+use crate::recycle::{self, HandedOut, Origin, Pooled};
 use crate::stats::Event;
 use crate::sync::Arc;
 
@@ -36,14 +35,13 @@ use crate::sync::Arc;
 /// ```
 #[must_use = "dropping a PooledBuf returns it to the pool at once"]
 pub struct PooledBuf<'a> {
-    /// Never dropped in place: every way a guard ends moves the buffer out
-    /// first (into the pool, or to the caller), leaving an empty `BytesMut`,
-    /// which owns nothing and is cheaper to forget than to drop.
-    buf: ManuallyDrop<BytesMut>,
+    /// The buffer in its box (see `recycle::Pooled`): moving a guard, or
+    /// handing it back, moves one pointer. `None` only once the guard has
+    /// ended (dropped, detached).
+    buf: Option<Pooled>,
     /// The storage as handed out (whole): decides the return's fast path.
     handed_out: HandedOut,
-    /// `None` once detached: the buffer has left the pool for good.
-    origin: Option<Origin>,
+    origin: Origin,
     pool: PoolRef<'a>,
 }
 
@@ -67,18 +65,25 @@ impl PoolRef<'_> {
 
 impl<'a> PooledBuf<'a> {
     #[inline]
-    pub(crate) fn new(buf: BytesMut, origin: Origin, pool: PoolRef<'a>) -> Self {
-        Self { handed_out: HandedOut::of(&buf), buf: ManuallyDrop::new(buf), origin: Some(origin), pool }
+    pub(crate) fn new(buf: Pooled, origin: Origin, pool: PoolRef<'a>) -> Self {
+        Self { handed_out: HandedOut::of(&buf), buf: Some(buf), origin, pool }
     }
 
-    /// A guard whose buffer `fill` writes in place (see `local::take_into`).
+    /// The buffer; present for the guard's whole life.
     #[inline]
-    pub(crate) fn filled(origin: Origin, pool: PoolRef<'a>, fill: impl FnOnce(&mut BytesMut)) -> Self {
-        let mut guard =
-            Self { buf: ManuallyDrop::new(BytesMut::new()), handed_out: HandedOut::EMPTY, origin: Some(origin), pool };
-        fill(&mut guard.buf);
-        guard.handed_out = HandedOut::of(&guard.buf);
-        guard
+    fn buf(&self) -> &BytesMut {
+        match &self.buf {
+            Some(buf) => buf,
+            None => ended(),
+        }
+    }
+
+    #[inline]
+    fn buf_mut(&mut self) -> &mut BytesMut {
+        match &mut self.buf {
+            Some(buf) => buf,
+            None => ended(),
+        }
     }
 
     #[inline]
@@ -107,7 +112,7 @@ impl<'a> PooledBuf<'a> {
     /// ```
     #[must_use = "freeze returns the frozen copy"]
     pub fn freeze(self) -> Bytes {
-        Bytes::copy_from_slice(&self.buf)
+        Bytes::copy_from_slice(self.buf())
     }
 
     /// Takes the buffer out of the pool for good. It is counted as detached
@@ -123,11 +128,12 @@ impl<'a> PooledBuf<'a> {
     /// ```
     #[must_use = "detach returns the buffer"]
     pub fn detach(mut self) -> BytesMut {
-        if let Some(origin) = self.origin.take() {
-            let inner = self.pool().inner();
-            local::count(inner, origin.stats_index(inner), Event::Detached);
+        let inner = self.pool().inner();
+        local::count(inner, self.origin.stats_index(inner), Event::Detached);
+        match self.buf.take() {
+            Some(buf) => *buf,
+            None => ended(),
         }
-        core::mem::take(&mut *self.buf)
     }
 
     /// The size of the tier this buffer was handed out from, or `None` for an
@@ -142,7 +148,7 @@ impl<'a> PooledBuf<'a> {
     /// ```
     #[must_use]
     pub fn tier_size(&self) -> Option<usize> {
-        match self.origin? {
+        match self.origin {
             Origin::Tier(t) => Some(self.pool().tier_sizes()[t]),
             Origin::Oversize => None,
         }
@@ -164,7 +170,7 @@ impl PooledBuf<'_> {
     /// ```
     #[must_use]
     pub fn ceiling(&self) -> Option<usize> {
-        match self.origin? {
+        match self.origin {
             Origin::Tier(t) => Some(self.pool().ceilings()[t]),
             Origin::Oversize => None,
         }
@@ -212,15 +218,21 @@ impl Origin {
 }
 
 impl Drop for PooledBuf<'_> {
-    #[inline]
+    #[inline(always)]
     fn drop(&mut self) {
-        match self.origin.take() {
-            Some(origin) => recycle::give_back(self.pool.get().inner(), origin, &mut self.buf, self.handed_out),
-            // Detached: the buffer was moved out already; this is a no-op.
-            None => drop(core::mem::take(&mut *self.buf)),
+        // `None` after `detach`, which moved the buffer out already.
+        if let Some(buf) = self.buf.take() {
+            recycle::give_back(self.pool.get().inner(), self.origin, buf, self.handed_out);
         }
-        debug_assert_eq!(self.buf.capacity(), 0, "the buffer must have left the guard");
     }
+}
+
+/// A guard's buffer is only ever missing after the guard ended, when no
+/// method can be called on it any more.
+#[cold]
+#[inline(never)]
+fn ended() -> ! {
+    unreachable!("a PooledBuf's buffer is present until the guard ends")
 }
 
 impl Deref for PooledBuf<'_> {
@@ -228,28 +240,28 @@ impl Deref for PooledBuf<'_> {
 
     #[inline]
     fn deref(&self) -> &BytesMut {
-        &self.buf
+        self.buf()
     }
 }
 
 impl DerefMut for PooledBuf<'_> {
     #[inline]
     fn deref_mut(&mut self) -> &mut BytesMut {
-        &mut self.buf
+        self.buf_mut()
     }
 }
 
 impl AsRef<[u8]> for PooledBuf<'_> {
     #[inline]
     fn as_ref(&self) -> &[u8] {
-        &self.buf
+        self.buf()
     }
 }
 
 impl AsMut<[u8]> for PooledBuf<'_> {
     #[inline]
     fn as_mut(&mut self) -> &mut [u8] {
-        &mut self.buf
+        self.buf_mut()
     }
 }
 
@@ -259,8 +271,8 @@ impl fmt::Debug for PooledBuf<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("PooledBuf")
             .field("tier", &self.tier_size())
-            .field("len", &self.buf.len())
-            .field("capacity", &self.buf.capacity())
+            .field("len", &self.buf().len())
+            .field("capacity", &self.buf().capacity())
             .finish()
     }
 }

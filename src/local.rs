@@ -23,13 +23,12 @@
 
 use core::cell::RefCell;
 
-use bytes::BytesMut;
-
 use crate::budget::Credit;
 use crate::decay::{Epochs, TICK_EVERY};
 use crate::depot::Depot;
 use crate::pool::Inner;
-use crate::stats::{Event, ThreadStats};
+use crate::recycle::Pooled;
+use crate::stats::{Event, ThreadStats, TierCells};
 use crate::sync::{Arc, Weak};
 
 thread_local! {
@@ -79,85 +78,113 @@ struct Slot {
 ///   epoch, so the bottom `low` buffers went untouched all that time;
 /// - every buffer satisfies the pooled-buffer invariants of `recycle`.
 struct Magazine {
-    bufs: Vec<BytesMut>,
+    bufs: Vec<Pooled>,
     cap: usize,
     bytes: usize,
     low: usize,
+    /// This thread's counters for this tier (shared with `Slot::stats`).
+    cells: Arc<TierCells>,
 }
 
-/// Fills `out` (an empty, unallocated `BytesMut` inside a new guard) with a
-/// buffer of tier `tier`: cache, then global queue, then a new allocation
-/// (counted as a miss). Filling in place, rather than returning the buffer,
-/// spares the hot path two 32-byte moves and their store-forwarding stalls.
+/// A buffer of tier `tier`: cache, then global queue, then a new allocation
+/// (counted as a miss).
+///
+/// Inlined into the caller is only the cache hit on the thread's first slot;
+/// anything else (another pool's slot, an epoch to catch up with, an empty
+/// magazine, a thread without a cache) starts over in [`take_slow`].
 #[inline]
-pub(crate) fn take_into(inner: &Inner, tier: usize, out: &mut BytesMut) {
-    let hit = with_slot(inner, |slot, inner| {
-        if !slot.take_into(inner, tier, out) {
-            slot.refill_or_miss(inner, tier, out);
-        }
-    });
-    if hit.is_none() {
-        take_without_cache(inner, tier, out);
+pub(crate) fn take(inner: &Inner, tier: usize) -> Pooled {
+    match with_first_slot(inner, |slot| slot.take(inner, tier)) {
+        Some(Some(buf)) => buf,
+        _ => take_slow(inner, tier),
     }
 }
 
-/// Moves `buf` into `out`, which holds an empty `BytesMut`: forgetting that
-/// is free, dropping it is not (it is in the hot path twice per get/drop).
-#[inline]
-fn fill(out: &mut BytesMut, buf: BytesMut) {
-    debug_assert_eq!(out.capacity(), 0);
-    core::mem::forget(core::mem::replace(out, buf));
-}
-
-/// Like [`take_into`], but `None` instead of allocating (for `try_get`, which
-/// allocates fallibly and counts the miss itself).
-pub(crate) fn take_cached(inner: &Inner, tier: usize) -> Option<BytesMut> {
-    with_slot(inner, |slot, inner| {
-        let mut out = BytesMut::new();
-        (slot.take_into(inner, tier, &mut out) || slot.take_global(inner, tier, &mut out)).then_some(out)
-    })
-    .unwrap_or_else(|| take_shared(inner, tier))
-}
-
-/// [`take_into`] without a thread cache: the global queue, else a miss.
+/// Everything [`take`]'s fast path does not handle.
 #[cold]
 #[inline(never)]
-fn take_without_cache(inner: &Inner, tier: usize, out: &mut BytesMut) {
-    let buf = take_shared(inner, tier).unwrap_or_else(|| {
+fn take_slow(inner: &Inner, tier: usize) -> Pooled {
+    with_slot(inner, |slot, inner| slot.take(inner, tier).unwrap_or_else(|| slot.refill_or_miss(inner, tier)))
+        .unwrap_or_else(|| take_without_cache(inner, tier))
+}
+
+/// Runs `f` on this thread's first slot if it belongs to `inner` and is up
+/// to date with its epochs; `None` otherwise (the caller takes its slow path,
+/// which handles every other case).
+#[inline]
+fn with_first_slot<R>(inner: &Inner, f: impl FnOnce(&mut Slot) -> R) -> Option<R> {
+    CACHES
+        .try_with(|caches| {
+            let mut slots = caches.slots.try_borrow_mut().ok()?;
+            match slots.first_mut() {
+                Some(slot) if slot.pool_id == inner.id && slot.seen == inner.epochs() => Some(f(slot)),
+                _ => None,
+            }
+        })
+        .ok()
+        .flatten()
+}
+
+/// Like [`take`], but `None` instead of allocating (for `try_get`, which
+/// allocates fallibly and counts the miss itself).
+pub(crate) fn take_cached(inner: &Inner, tier: usize) -> Option<Pooled> {
+    with_slot(inner, |slot, inner| slot.take(inner, tier).or_else(|| slot.take_global(inner, tier)))
+        .unwrap_or_else(|| take_shared(inner, tier))
+}
+
+/// [`take`] without a thread cache: the global queue, else a miss.
+#[cold]
+fn take_without_cache(inner: &Inner, tier: usize) -> Pooled {
+    take_shared(inner, tier).unwrap_or_else(|| {
         inner.shared_stats.add(tier, Event::Miss, 1);
-        BytesMut::with_capacity(inner.config.sizes[tier])
-    });
-    fill(out, buf);
+        crate::recycle::new_pooled(inner.config.sizes[tier])
+    })
 }
 
 /// A get without a thread cache (TLS teardown, or re-entry): straight from
 /// the global queue, paid back to the budget directly.
 #[cold]
-fn take_shared(inner: &Inner, tier: usize) -> Option<BytesMut> {
+fn take_shared(inner: &Inner, tier: usize) -> Option<Pooled> {
     let buf = inner.depots[tier].pop()?;
     inner.refund_shared(buf.capacity());
     inner.shared_stats.add(tier, Event::GlobalHit, 1);
     Some(buf)
 }
 
-/// Pools `buf` (handed out by tier `from`, now belonging to tier `tier`) in
-/// the calling thread's cache; without one, in the global queue. Takes the
-/// buffer by reference and moves it once, into the cache.
+/// Pools `buf`, handed out by tier `tier` and returning to it unchanged.
+///
+/// Inlined into the caller is only the common case: the thread's first slot
+/// is `inner`'s, up to date, has room and (with a budget) enough credit.
+/// Anything else goes to [`put_slow`].
 #[inline]
-pub(crate) fn put(inner: &Inner, from: usize, tier: usize, buf: &mut BytesMut) {
-    if with_slot(inner, |slot, inner| slot.put(inner, from, tier, buf)).is_some() {
-        return;
+pub(crate) fn put(inner: &Inner, tier: usize, buf: Pooled) {
+    let mut buf = Some(buf);
+    if with_first_slot(inner, |slot| slot.put_fast(inner, tier, &mut buf)) != Some(true)
+        && let Some(buf) = buf
+    {
+        put_slow(inner, tier, tier, buf);
     }
+}
+
+/// Pools `buf` (handed out by tier `from`, now belonging to tier `tier`) in
+/// the calling thread's cache, spilling if it is full; without a cache, in
+/// the global queue.
+#[cold]
+#[inline(never)]
+pub(crate) fn put_slow(inner: &Inner, from: usize, tier: usize, buf: Pooled) {
+    let mut buf = Some(buf);
+    with_slot(inner, |slot, inner| slot.put(inner, from, tier, &mut buf));
+    let Some(buf) = buf else { return };
     // No thread cache: TLS is being torn down, or the registry is borrowed.
     let stats = &inner.shared_stats;
     let cost = buf.capacity();
     if !inner.spend_shared(cost) {
-        drop(core::mem::take(buf));
+        drop(buf);
         return stats.add(from, Event::OverBudget, 1);
     }
     stats.add(from, Event::Returned, 1);
     stats.add(from, Event::Retiered, u64::from(from != tier));
-    if !inner.depots[tier].push(core::mem::take(buf)) {
+    if !inner.depots[tier].push(buf) {
         inner.refund_shared(cost);
         stats.add(tier, Event::GlobalFull, 1);
     }
@@ -182,21 +209,17 @@ pub(crate) fn sync(inner: &Inner) {
     with_slot(inner, |_, _| ());
 }
 
-/// Runs `f` on this thread's slot for `inner`, creating it on first use.
-/// Returns `None`, without running `f`, when the registry is unavailable:
-/// during TLS teardown, or if re-entered.
-#[inline]
+/// Runs `f` on this thread's slot for `inner`, creating it on first use,
+/// after catching it up with the pool's epochs. Returns `None`, without
+/// running `f`, when the registry is unavailable: during TLS teardown, or if
+/// re-entered.
 fn with_slot<R>(inner: &Inner, f: impl FnOnce(&mut Slot, &Inner) -> R) -> Option<R> {
     CACHES
         .try_with(|caches| {
             let mut slots = caches.slots.try_borrow_mut().ok()?;
-            // Most threads use one pool: check the first slot before searching.
-            let index = match slots.first() {
-                Some(first) if first.pool_id == inner.id => 0,
-                _ => match slots.iter().position(|s| s.pool_id == inner.id) {
-                    Some(index) => index,
-                    None => register(&mut slots, inner)?,
-                },
+            let index = match slots.iter().position(|s| s.pool_id == inner.id) {
+                Some(index) => index,
+                None => register(&mut slots, inner)?,
             };
             let slot = &mut slots[index];
             slot.sync(inner);
@@ -222,11 +245,8 @@ fn register(slots: &mut Vec<Slot>, inner: &Inner) -> Option<usize> {
     pool.upgrade()?; // the pool is being dropped: use the fallback path
     let stats = Arc::new(ThreadStats::new(inner.config.tiers()));
     inner.registry().live.push(Arc::clone(&stats));
-    let mags = inner
-        .config
-        .thread_cache
-        .iter()
-        .map(|&cap| Magazine { bufs: Vec::with_capacity(cap), cap, bytes: 0, low: 0 })
+    let mags = (inner.config.thread_cache.iter().enumerate())
+        .map(|(tier, &cap)| Magazine { bufs: Vec::with_capacity(cap), cap, bytes: 0, low: 0, cells: stats.cells(tier) })
         .collect();
     slots.push(Slot { pool_id: inner.id, pool, seen: inner.epochs(), credit: Credit::default(), mags, stats });
     Some(slots.len() - 1)
@@ -277,60 +297,75 @@ impl Slot {
         released
     }
 
-    /// A cache hit, written straight into `out`; `false` if the cache is
-    /// empty.
+    /// A cache hit, or `None` if the magazine is empty.
     #[inline]
-    fn take_into(&mut self, inner: &Inner, tier: usize, out: &mut BytesMut) -> bool {
-        let mag = &mut self.mags[tier];
-        let Some(cost) = mag.pop_into(out) else { return false };
-        let hits = self.stats.bump(tier, Event::CacheHit, 1);
-        self.stats.set_cached(tier, mag.bufs.len(), mag.bytes);
-        refund(&mut self.credit, inner, cost);
+    fn take(&mut self, inner: &Inner, tier: usize) -> Option<Pooled> {
+        let mag = self.mags.get_mut(tier)?;
+        let buf = mag.pop()?;
+        let hits = mag.cells.bump(Event::CacheHit, 1);
+        mag.cells.set_cached(mag.bufs.len(), mag.bytes);
+        refund(&mut self.credit, inner, buf.capacity());
         if hits % u64::from(TICK_EVERY) == 0 {
             inner.tick();
         }
-        true
+        Some(buf)
     }
 
     /// The cache is empty: the global queue, else a new allocation (a miss).
-    #[cold]
-    #[inline(never)]
-    fn refill_or_miss(&mut self, inner: &Inner, tier: usize, out: &mut BytesMut) {
-        if !self.take_global(inner, tier, out) {
+    fn refill_or_miss(&mut self, inner: &Inner, tier: usize) -> Pooled {
+        self.take_global(inner, tier).unwrap_or_else(|| {
             self.stats.bump(tier, Event::Miss, 1);
-            fill(out, BytesMut::with_capacity(inner.config.sizes[tier]));
-        }
+            crate::recycle::new_pooled(inner.config.sizes[tier])
+        })
     }
 
     /// The cache is empty: refill half of it from the global queue (or, for
-    /// a tier without a thread cache, take one buffer straight from it) and
-    /// fill `out`; `false` if the global queue was empty too.
-    fn take_global(&mut self, inner: &Inner, tier: usize, out: &mut BytesMut) -> bool {
+    /// a tier without a thread cache, take one buffer straight from it);
+    /// `None` if the global queue was empty too.
+    fn take_global(&mut self, inner: &Inner, tier: usize) -> Option<Pooled> {
         inner.tick();
         let mag = &mut self.mags[tier];
         let depot = &inner.depots[tier];
-        let cost = if mag.cap == 0 {
-            depot.pop().map(|buf| {
-                let cost = buf.capacity();
-                fill(out, buf);
-                cost
-            })
+        let buf = if mag.cap == 0 {
+            depot.pop()?
         } else {
             mag.refill(depot);
-            mag.pop_into(out)
+            mag.pop()?
         };
-        let Some(cost) = cost else { return false };
         self.stats.bump(tier, Event::GlobalHit, 1);
         self.stats.set_cached(tier, mag.bufs.len(), mag.bytes);
-        refund(&mut self.credit, inner, cost);
+        refund(&mut self.credit, inner, buf.capacity());
+        Some(buf)
+    }
+
+    /// The return fast path (see [`put`]): takes `buf` out of its `Option`
+    /// only if it pools it without spilling; `false` otherwise.
+    #[inline]
+    fn put_fast(&mut self, inner: &Inner, tier: usize, buf: &mut Option<Pooled>) -> bool {
+        let Some(mag) = self.mags.get_mut(tier) else { return false };
+        if mag.bufs.len() == mag.cap {
+            return false;
+        }
+        let Some(b) = buf.take() else { return false };
+        if let Some(budget) = &inner.budget
+            && !self.credit.spend(budget, b.capacity())
+        {
+            *buf = Some(b); // the slow path counts the refusal
+            return false;
+        }
+        mag.cells.bump(Event::Returned, 1);
+        mag.push(b);
+        mag.cells.set_cached(mag.bufs.len(), mag.bytes);
         true
     }
 
-    #[inline]
-    fn put(&mut self, inner: &Inner, from: usize, tier: usize, buf: &mut BytesMut) {
+    /// Pools the buffer in `buf` (taking it), spilling if the magazine is
+    /// full; drops it if the budget refuses it.
+    fn put(&mut self, inner: &Inner, from: usize, tier: usize, buf: &mut Option<Pooled>) {
+        let Some(buf) = buf.take() else { return };
         let cost = buf.capacity();
         if !spend(&mut self.credit, inner, cost) {
-            drop(core::mem::take(buf));
+            drop(buf);
             self.stats.bump(from, Event::OverBudget, 1);
             return;
         }
@@ -341,7 +376,7 @@ impl Slot {
         let mag = &mut self.mags[tier];
         if mag.bufs.len() == mag.cap {
             let (dropped, bytes) = if mag.cap == 0 {
-                match inner.depots[tier].push(core::mem::take(buf)) {
+                match inner.depots[tier].push(buf) {
                     true => (0, 0),
                     false => (1, cost),
                 }
@@ -409,26 +444,21 @@ impl Magazine {
         self.cap.div_ceil(2)
     }
 
-    /// Moves the top buffer into `out` (which holds an empty `BytesMut`);
-    /// returns its capacity. The capacity is read from `out` after the move:
-    /// reading a field of the popped value in the magazine mixes load widths,
-    /// which stalls store forwarding right after a push (measured: 29-32 ns
-    /// -> 19.7-23.9 ns per get + write + drop).
+    /// Pops the top (hottest) buffer.
     #[inline]
-    fn pop_into(&mut self, out: &mut BytesMut) -> Option<usize> {
-        fill(out, self.bufs.pop()?);
-        let cost = out.capacity();
-        self.bytes -= cost;
+    fn pop(&mut self) -> Option<Pooled> {
+        let buf = self.bufs.pop()?;
+        self.bytes -= buf.capacity();
         self.low = self.low.min(self.bufs.len());
-        Some(cost)
+        Some(buf)
     }
 
-    /// Moves `buf` onto a magazine that has room, leaving `BytesMut::new()`.
+    /// Pushes `buf` onto a magazine that has room.
     #[inline]
-    fn push(&mut self, buf: &mut BytesMut) {
+    fn push(&mut self, buf: Pooled) {
         debug_assert!(self.bufs.len() < self.cap, "magazine overflow would allocate");
         self.bytes += buf.capacity();
-        self.bufs.push(core::mem::take(buf));
+        self.bufs.push(buf);
     }
 
     /// Moves the colder half (the bottom of the stack) to the global queue
@@ -437,7 +467,7 @@ impl Magazine {
     #[cold]
     fn spill(&mut self, depot: &Depot) -> (u64, usize) {
         let n = self.batch();
-        self.bytes -= self.bufs[..n].iter().map(BytesMut::capacity).sum::<usize>();
+        self.bytes -= self.bufs[..n].iter().map(|b| b.capacity()).sum::<usize>();
         let dropped = depot.push_batch(self.bufs.drain(..n));
         self.low = self.low.min(self.bufs.len());
         dropped
@@ -447,7 +477,7 @@ impl Magazine {
     fn refill(&mut self, depot: &Depot) {
         let (before, batch) = (self.bufs.len(), self.batch());
         depot.pop_batch(&mut self.bufs, batch);
-        self.bytes += self.bufs[before..].iter().map(BytesMut::capacity).sum::<usize>();
+        self.bytes += self.bufs[before..].iter().map(|b| b.capacity()).sum::<usize>();
     }
 
     /// Drops the bottom `n` (coldest) buffers; returns their bytes. Resets the

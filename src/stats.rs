@@ -13,7 +13,7 @@
 //!
 //! [`BufPool::stats`]: crate::BufPool::stats
 
-use crate::sync::{AtomicU64, AtomicUsize, Ordering::Relaxed};
+use crate::sync::{Arc, AtomicU64, AtomicUsize, Ordering::Relaxed};
 
 /// Something that happened to a buffer, counted per tier.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -74,10 +74,12 @@ impl Counter {
 }
 
 /// One tier's counters within a [`ThreadStats`]. Aligned so that two tiers'
-/// counters, and two threads' blocks, never share a cache line pair.
+/// counters, and two threads' blocks, never share a cache line pair. Each
+/// thread-cache magazine holds its tier's cells directly, so the hot path
+/// reaches them with one load and no bounds check.
 #[derive(Debug, Default)]
 #[repr(align(128))]
-struct TierCells {
+pub(crate) struct TierCells {
     events: [Counter; EVENTS],
     /// Buffers in this thread's cache for this tier (a gauge).
     cached_buffers: AtomicUsize,
@@ -89,18 +91,38 @@ struct TierCells {
 /// tier) holds the unpooled, oversize requests.
 #[derive(Debug)]
 pub(crate) struct ThreadStats {
-    tiers: Box<[TierCells]>,
+    tiers: Box<[Arc<TierCells>]>,
+}
+
+impl TierCells {
+    /// Counts `n` events; owner thread only. Returns the new count.
+    #[inline]
+    pub(crate) fn bump(&self, event: Event, n: u64) -> u64 {
+        self.events[event as usize].bump(n)
+    }
+
+    /// Publishes the size of the owner's cache for this tier; owner only.
+    #[inline]
+    pub(crate) fn set_cached(&self, buffers: usize, bytes: usize) {
+        self.cached_buffers.store(buffers, Relaxed);
+        self.cached_bytes.store(bytes, Relaxed);
+    }
 }
 
 impl ThreadStats {
     pub(crate) fn new(tiers: usize) -> Self {
-        Self { tiers: (0..=tiers).map(|_| TierCells::default()).collect() }
+        Self { tiers: (0..=tiers).map(|_| Arc::default()).collect() }
+    }
+
+    /// The cells of `tier`, for its thread-cache magazine to hold.
+    pub(crate) fn cells(&self, tier: usize) -> Arc<TierCells> {
+        Arc::clone(&self.tiers[tier])
     }
 
     /// Counts `n` events for `tier`; owner thread only. Returns the new count.
     #[inline]
     pub(crate) fn bump(&self, tier: usize, event: Event, n: u64) -> u64 {
-        self.tiers[tier].events[event as usize].bump(n)
+        self.tiers[tier].bump(event, n)
     }
 
     /// Counts `n` events from any thread; for the pool's shared block only.
@@ -113,9 +135,7 @@ impl ThreadStats {
     /// Publishes the size of this thread's cache for `tier`; owner only.
     #[inline]
     pub(crate) fn set_cached(&self, tier: usize, buffers: usize, bytes: usize) {
-        let cells = &self.tiers[tier];
-        cells.cached_buffers.store(buffers, Relaxed);
-        cells.cached_bytes.store(bytes, Relaxed);
+        self.tiers[tier].set_cached(buffers, bytes);
     }
 
     /// Adds this block's counters into `totals`.
