@@ -1,130 +1,267 @@
-//! The global level: one bounded queue of buffers per tier, shared by all
+//! The global level: one bounded depot of buffers per tier, shared by all
 //! threads.
 //!
-//! Thread caches reach this level only in batches (a spill or a refill moves
-//! half a cache at a time), so its per-operation cost, a compare-and-swap on a
-//! shared head or tail line of a `crossbeam_queue::ArrayQueue`, is amortised
-//! over many gets and returns. `ArrayQueue` allocates its slots up front and
-//! never allocates afterwards; a push that finds it full hands the buffer back,
-//! which is exactly "drop it and count it".
+//! Thread caches reach this level only in batches: a spill moves the colder
+//! half of a full magazine, a refill brings back one batch. As in Bonwick and
+//! Adams' magazine depot, a batch crosses as **one unit**: the buffers travel
+//! in a `Vec` that is pushed onto, or popped from, a
+//! `crossbeam_queue::ArrayQueue` with a single compare-and-swap. Per-buffer
+//! queue operations were measured at about 60 ns per buffer round trip on a
+//! working set beyond the thread cache (`held`, k = 64 at 64 KiB), which is
+//! what this amortises.
+//!
+//! The batch vectors themselves are recycled through a second queue of
+//! spares, so once warm a spill or refill allocates nothing. Both queues
+//! allocate their slots up front. A push that would take the depot over its
+//! buffer limit hands the excess back, which is exactly "drop it and count
+//! it".
 
 use crossbeam_queue::ArrayQueue;
 
 use crate::recycle::Pooled;
 use crate::sync::{AtomicUsize, Ordering::Relaxed};
 
-/// The global queue of one tier.
+/// The global depot of one tier.
 ///
-/// Invariant: every buffer in `queue` satisfies the pooled-buffer invariants
-/// of `recycle` for this tier. A slot holds the buffer's box, one pointer.
+/// Invariants:
+/// - every buffer in `full` satisfies the pooled-buffer invariants of
+///   `recycle` for this tier;
+/// - every batch in `full` holds between 1 and `batch` buffers, oldest batch
+///   at the head;
+/// - `buffers <= limit`, and `buffers` and `bytes` never under-count what
+///   `full` holds (they are raised before a batch becomes visible and lowered
+///   after it is taken).
 #[derive(Debug)]
 pub(crate) struct Depot {
-    queue: ArrayQueue<Pooled>,
-    /// Real capacity of the buffers in `queue`. Added before a push and
-    /// subtracted after a pop, so it never under-counts what is queued.
+    full: ArrayQueue<Vec<Pooled>>,
+    /// Empty vectors of capacity `batch`, for the next spill.
+    spare: ArrayQueue<Vec<Pooled>>,
+    batch: usize,
+    /// Most buffers the depot holds (`global_queue` for the tier).
+    limit: usize,
+    buffers: AtomicUsize,
+    /// Real capacity of the buffers in `full`.
     bytes: AtomicUsize,
-    /// Queue length at the start of the current decay epoch.
+    /// Buffers held at the start of the current decay epoch.
     epoch_len: AtomicUsize,
-    /// Buffers popped since the start of the current decay epoch. The queue
-    /// is FIFO, so the `epoch_len - popped` buffers at its head were there
-    /// all epoch long and never handed out: the idle ones.
+    /// Buffers taken since the start of the current decay epoch. Batches
+    /// leave in FIFO order, so the `epoch_len - popped` buffers at the head
+    /// were there all epoch long and never handed out: the idle ones.
     epoch_popped: AtomicUsize,
 }
 
 impl Depot {
-    pub(crate) fn new(capacity: usize) -> Self {
+    /// A depot for at most `limit` buffers (at least 1), moved in batches of
+    /// up to `batch`.
+    pub(crate) fn new(limit: usize, batch: usize) -> Self {
+        let limit = limit.max(1);
+        let batch = batch.clamp(1, limit);
         Self {
-            queue: ArrayQueue::new(capacity),
+            full: ArrayQueue::new(limit),
+            spare: ArrayQueue::new(limit.div_ceil(batch)),
+            batch,
+            limit,
+            buffers: AtomicUsize::new(0),
             bytes: AtomicUsize::new(0),
             epoch_len: AtomicUsize::new(0),
             epoch_popped: AtomicUsize::new(0),
         }
     }
 
-    /// Pushes every buffer of `bufs`, in order; returns how many were dropped
-    /// because the queue was full, and their bytes.
-    pub(crate) fn push_batch(&self, bufs: impl Iterator<Item = Pooled>) -> (u64, usize) {
-        let (mut dropped, mut bytes) = (0, 0);
-        for buf in bufs {
-            let cap = buf.capacity();
-            if !self.push(buf) {
+    /// Pushes every buffer of `bufs`, whose capacities sum to `bytes`, in
+    /// batches of up to `batch`, in order; returns how many were dropped
+    /// because the depot was full, and their bytes.
+    pub(crate) fn push_batch(&self, bufs: impl Iterator<Item = Pooled>, bytes: usize) -> (u64, usize) {
+        self.bytes.fetch_add(bytes, Relaxed);
+        let (mut dropped, mut dropped_bytes) = (0, 0);
+        let mut bufs = bufs.peekable();
+        while bufs.peek().is_some() {
+            let mut batch = self.spare.pop().unwrap_or_else(|| Vec::with_capacity(self.batch));
+            batch.extend(bufs.by_ref().take(self.batch));
+            let room = self.reserve(batch.len());
+            for buf in batch.drain(room..) {
                 dropped += 1;
-                bytes += cap;
+                dropped_bytes += buf.capacity();
+            }
+            if batch.is_empty() {
+                self.recycle(batch);
+            } else if let Err(mut batch) = self.full.push(batch) {
+                // Unreachable while `buffers <= limit` = the queue's capacity,
+                // but handled: the buffers are dropped and counted.
+                self.buffers.fetch_sub(batch.len(), Relaxed);
+                for buf in batch.drain(..) {
+                    dropped += 1;
+                    dropped_bytes += buf.capacity();
+                }
+                self.recycle(batch);
             }
         }
-        (dropped, bytes)
+        if dropped_bytes > 0 {
+            self.bytes.fetch_sub(dropped_bytes, Relaxed);
+        }
+        (dropped, dropped_bytes)
     }
 
-    /// Pushes one buffer; returns `false` (and drops it) if the queue is full.
+    /// Pushes one buffer; returns `false` (and drops it) if the depot is full.
     pub(crate) fn push(&self, buf: Pooled) -> bool {
-        let cap = buf.capacity();
-        self.bytes.fetch_add(cap, Relaxed);
-        match self.queue.push(buf) {
-            Ok(()) => true,
-            Err(_full) => {
-                self.bytes.fetch_sub(cap, Relaxed);
-                false
-            }
-        }
+        let bytes = buf.capacity();
+        self.push_batch(core::iter::once(buf), bytes).0 == 0
     }
 
-    /// Pops one buffer.
+    /// Pops one buffer. A batch that holds more goes back to the tail.
     pub(crate) fn pop(&self) -> Option<Pooled> {
-        let buf = self.queue.pop()?;
-        self.bytes.fetch_sub(buf.capacity(), Relaxed);
-        self.epoch_popped.fetch_add(1, Relaxed);
+        let mut batch = self.full.pop()?;
+        let buf = batch.pop().expect("batches in the depot are never empty");
+        self.taken(1, buf.capacity());
+        if !batch.is_empty() {
+            // Still counted in `buffers`, so the queue has room for it.
+            if let Err(rest) = self.full.push(batch) {
+                self.discard(rest);
+            }
+        } else {
+            self.recycle(batch);
+        }
         Some(buf)
     }
 
-    /// Moves up to `max` buffers into `into`.
-    pub(crate) fn pop_batch(&self, into: &mut Vec<Pooled>, max: usize) {
-        let mut moved = 0;
-        let mut bytes = 0;
-        while moved < max {
-            let Some(buf) = self.queue.pop() else { break };
-            bytes += buf.capacity();
-            into.push(buf);
-            moved += 1;
-        }
-        if moved > 0 {
-            self.bytes.fetch_sub(bytes, Relaxed);
-            self.epoch_popped.fetch_add(moved, Relaxed);
-        }
+    /// Moves one batch (up to `batch` buffers) into `into`, which must have
+    /// room for that many without growing.
+    pub(crate) fn pop_batch(&self, into: &mut Vec<Pooled>) {
+        let Some(mut batch) = self.full.pop() else { return };
+        debug_assert!(into.capacity() - into.len() >= batch.len(), "a refill must not allocate");
+        let bytes = batch.iter().map(|b| b.capacity()).sum();
+        self.taken(batch.len(), bytes);
+        into.append(&mut batch);
+        self.recycle(batch);
     }
 
-    /// Drops every queued buffer; returns how many, and their bytes.
+    /// Drops every buffer; returns how many, and their bytes.
     pub(crate) fn drain(&self) -> (u64, usize) {
         self.drop_head(usize::MAX)
     }
 
-    /// Ends a decay epoch: drops the buffers that sat at the head of the
-    /// queue all epoch long; returns how many, and their bytes. Concurrent
-    /// pushes and pops make the count approximate by the few buffers in
-    /// flight, never by a whole epoch's worth.
+    /// Ends a decay epoch: drops the buffers that sat at the head all epoch
+    /// long; returns how many, and their bytes. Concurrent pushes and pops
+    /// make the count approximate by the few batches in flight, never by a
+    /// whole epoch's worth.
     pub(crate) fn reap(&self) -> (u64, usize) {
         let idle = self.epoch_len.load(Relaxed).saturating_sub(self.epoch_popped.swap(0, Relaxed));
         let reaped = self.drop_head(idle);
-        self.epoch_len.store(self.queue.len(), Relaxed);
+        self.epoch_len.store(self.buffers.load(Relaxed), Relaxed);
         self.epoch_popped.store(0, Relaxed);
         reaped
     }
 
-    /// Drops up to `max` buffers from the head. They count as popped, so a
-    /// `trim` mid-epoch cannot make buffers pushed after it look idle.
+    /// Drops up to `max` buffers from the head (the oldest first). They count
+    /// as taken, so a `trim` mid-epoch cannot make buffers pushed after it
+    /// look idle.
     fn drop_head(&self, max: usize) -> (u64, usize) {
         let (mut n, mut bytes) = (0, 0);
-        while n < max as u64 {
-            let Some(buf) = self.queue.pop() else { break };
-            n += 1;
-            bytes += buf.capacity();
+        while n < max {
+            let Some(mut batch) = self.full.pop() else { break };
+            let k = batch.len().min(max - n);
+            let dropped: usize = batch.drain(..k).map(|b| b.capacity()).sum();
+            self.taken(k, dropped);
+            n += k;
+            bytes += dropped;
+            if batch.is_empty() {
+                self.recycle(batch);
+            } else if let Err(rest) = self.full.push(batch) {
+                let (k, dropped) = self.discard(rest);
+                n += k;
+                bytes += dropped;
+            }
         }
+        (n as u64, bytes)
+    }
+
+    /// Buffers held and their bytes, for stats.
+    pub(crate) fn level(&self) -> (usize, usize) {
+        (self.buffers.load(Relaxed), self.bytes.load(Relaxed))
+    }
+
+    /// Reserves room for up to `n` more buffers under the limit; returns how
+    /// many fit.
+    fn reserve(&self, n: usize) -> usize {
+        let mut room = 0;
+        let _ = self.buffers.fetch_update(Relaxed, Relaxed, |held| {
+            room = n.min(self.limit.saturating_sub(held));
+            (room > 0).then_some(held + room)
+        });
+        room
+    }
+
+    /// Accounts for `n` buffers of `bytes` leaving the depot.
+    fn taken(&self, n: usize, bytes: usize) {
+        self.buffers.fetch_sub(n, Relaxed);
         self.bytes.fetch_sub(bytes, Relaxed);
-        self.epoch_popped.fetch_add(n as usize, Relaxed);
+        self.epoch_popped.fetch_add(n, Relaxed);
+    }
+
+    /// Drops a batch that could not go back (a race with pushes filled the
+    /// queue's slots); returns how many buffers, and their bytes.
+    #[cold]
+    fn discard(&self, mut batch: Vec<Pooled>) -> (usize, usize) {
+        let n = batch.len();
+        let bytes = batch.drain(..).map(|b| b.capacity()).sum();
+        self.taken(n, bytes);
+        self.recycle(batch);
         (n, bytes)
     }
 
-    /// Queued buffers and their bytes, for stats.
-    pub(crate) fn level(&self) -> (usize, usize) {
-        (self.queue.len(), self.bytes.load(Relaxed))
+    /// Keeps an empty batch vector for the next spill, unless there are
+    /// enough spares already (then it is freed).
+    fn recycle(&self, batch: Vec<Pooled>) {
+        debug_assert!(batch.is_empty());
+        if batch.capacity() >= self.batch {
+            let _ = self.spare.push(batch);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::recycle::new_pooled;
+
+    #[test]
+    fn batches_keep_order_count_and_limit() {
+        let depot = Depot::new(5, 2);
+        let (dropped, bytes) = depot.push_batch((0..3).map(|_| new_pooled(16)), 48);
+        assert_eq!((dropped, bytes), (0, 0));
+        assert_eq!(depot.level(), (3, 48));
+        // Only 2 more fit under the limit of 5.
+        let (dropped, bytes) = depot.push_batch((0..3).map(|_| new_pooled(32)), 96);
+        assert_eq!((dropped, bytes), (1, 32));
+        assert_eq!(depot.level(), (5, 112));
+        let mut into = Vec::with_capacity(4);
+        depot.pop_batch(&mut into);
+        assert_eq!(into.len(), 2, "one batch of the first push");
+        assert_eq!(depot.level(), (3, 80));
+        assert!(depot.pop().is_some());
+        assert_eq!(depot.level(), (2, 64));
+        assert_eq!(depot.drain(), (2, 64));
+        assert_eq!(depot.level(), (0, 0));
+        assert!(depot.pop().is_none());
+    }
+
+    #[test]
+    fn drop_head_splits_a_batch_and_keeps_the_rest() {
+        let depot = Depot::new(8, 4);
+        depot.push_batch((0..4).map(|_| new_pooled(10)), 40);
+        assert_eq!(depot.drop_head(3), (3, 30));
+        assert_eq!(depot.level(), (1, 10));
+        assert_eq!(depot.drain(), (1, 10));
+    }
+
+    #[test]
+    fn spills_reuse_batch_vectors() {
+        let depot = Depot::new(4, 2);
+        depot.push_batch((0..2).map(|_| new_pooled(8)), 16);
+        let mut into = Vec::with_capacity(2);
+        depot.pop_batch(&mut into);
+        assert_eq!(depot.spare.len(), 1, "the emptied batch vector is kept");
+        depot.push_batch(into.drain(..), 16);
+        assert_eq!(depot.spare.len(), 0, "and taken by the next spill");
     }
 }

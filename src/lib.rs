@@ -73,10 +73,11 @@
 //! # Threads
 //!
 //! Each thread keeps, per pool and per tier, a small stack of buffers (a
-//! *magazine*). Caches are sized by bytes: 64 × 4 KiB, 4 × 64 KiB and
+//! *magazine*). Caches are sized by bytes: 64 × 4 KiB, 32 × 64 KiB and
 //! 2 × 1 MiB by default. A get or return that hits the cache uses no lock, no
 //! shared atomic and no reference count. Only batches of half a magazine
-//! move to and from the bounded global queue of the tier.
+//! move to and from the bounded global depot of the tier, each batch as one
+//! unit (one compare-and-swap), as in Bonwick's magazine depot.
 //!
 //! Guards from [`BufPool::get_owned`], [`global`] and [`get`] are `'static`
 //! and `Send + Sync`. They can move to another thread or task and be dropped

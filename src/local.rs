@@ -82,6 +82,8 @@ struct Magazine {
     cap: usize,
     bytes: usize,
     low: usize,
+    /// Buffers moved per spill or refill (`Config::batch`).
+    batch: usize,
     /// This thread's counters for this tier (shared with `Slot::stats`).
     cells: Arc<TierCells>,
 }
@@ -246,7 +248,14 @@ fn register(slots: &mut Vec<Slot>, inner: &Inner) -> Option<usize> {
     let stats = Arc::new(ThreadStats::new(inner.config.tiers()));
     inner.registry().live.push(Arc::clone(&stats));
     let mags = (inner.config.thread_cache.iter().enumerate())
-        .map(|(tier, &cap)| Magazine { bufs: Vec::with_capacity(cap), cap, bytes: 0, low: 0, cells: stats.cells(tier) })
+        .map(|(tier, &cap)| Magazine {
+            bufs: Vec::with_capacity(cap),
+            cap,
+            bytes: 0,
+            low: 0,
+            batch: inner.config.batch(tier),
+            cells: stats.cells(tier),
+        })
         .collect();
     slots.push(Slot { pool_id: inner.id, pool, seen: inner.epochs(), credit: Credit::default(), mags, stats });
     Some(slots.len() - 1)
@@ -404,7 +413,7 @@ impl Slot {
             self.catch_up(&inner, now);
         }
         for (tier, mag) in self.mags.iter_mut().enumerate() {
-            let (dropped, bytes) = inner.depots[tier].push_batch(mag.bufs.drain(..));
+            let (dropped, bytes) = inner.depots[tier].push_batch(mag.bufs.drain(..), mag.bytes);
             mag.bytes = 0;
             self.stats.bump(tier, Event::GlobalFull, dropped);
             self.stats.set_cached(tier, 0, 0);
@@ -439,11 +448,6 @@ fn refund(credit: &mut Credit, inner: &Inner, bytes: usize) {
 // === impl Magazine ===
 
 impl Magazine {
-    /// Buffers moved per spill or refill: half the magazine, at least one.
-    fn batch(&self) -> usize {
-        self.cap.div_ceil(2)
-    }
-
     /// Pops the top (hottest) buffer.
     #[inline]
     fn pop(&mut self) -> Option<Pooled> {
@@ -466,17 +470,18 @@ impl Magazine {
     /// queue dropped.
     #[cold]
     fn spill(&mut self, depot: &Depot) -> (u64, usize) {
-        let n = self.batch();
-        self.bytes -= self.bufs[..n].iter().map(|b| b.capacity()).sum::<usize>();
-        let dropped = depot.push_batch(self.bufs.drain(..n));
+        let n = self.batch;
+        let bytes = self.bufs[..n].iter().map(|b| b.capacity()).sum::<usize>();
+        self.bytes -= bytes;
+        let dropped = depot.push_batch(self.bufs.drain(..n), bytes);
         self.low = self.low.min(self.bufs.len());
         dropped
     }
 
-    /// Refills half the magazine from the global queue.
+    /// Refills one batch (half the magazine) from the global depot.
     fn refill(&mut self, depot: &Depot) {
-        let (before, batch) = (self.bufs.len(), self.batch());
-        depot.pop_batch(&mut self.bufs, batch);
+        let before = self.bufs.len();
+        depot.pop_batch(&mut self.bufs);
         self.bytes += self.bufs[before..].iter().map(|b| b.capacity()).sum::<usize>();
     }
 

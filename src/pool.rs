@@ -151,7 +151,7 @@ impl BufPool {
     }
 
     pub(crate) fn from_config(config: Config) -> Self {
-        let depots = config.global_queue.iter().map(|&c| Depot::new(c)).collect();
+        let depots = (config.global_queue.iter().enumerate()).map(|(t, &c)| Depot::new(c, config.batch(t))).collect();
         let tiers = config.tiers();
         let inner = Arc::new_cyclic(|weak_self| Inner {
             id: NEXT_ID.fetch_add(1, Relaxed),
