@@ -8,7 +8,8 @@
 //! of a magazine, the head of a global queue, both the coldest.
 //!
 //! Nothing runs in the background. Operations advance the clock: every
-//! [`TICK_EVERY`] cache hits on a thread, every refill, spill and miss, and
+//! [`TICK_EVERY`] cache hits on a thread, every [`TRANSFER_TICK_EVERY`]
+//! refills and spills, every miss, and
 //! [`BufPool::decay`](crate::BufPool::decay) check whether an interval has
 //! elapsed. If so, it bumps the *epoch* and reaps the global
 //! queues. Each thread reaps its own cache the next time it uses the pool and
@@ -23,9 +24,14 @@ use std::time::{Duration, Instant};
 
 use crate::sync::{AtomicU64, Ordering::Relaxed};
 
-/// How many cache hits a thread makes between clock checks; every slow path
-/// (refill, spill, miss) checks it too.
+/// How many cache hits a thread makes between clock checks.
 pub(crate) const TICK_EVERY: u32 = 1024;
+
+/// How many refills and spills a thread makes between clock checks (every
+/// miss checks it too). Reading the clock costs about as much as moving a
+/// batch: checking on every transfer took 12 % of the time of a working set
+/// of 64 × 64 KiB buffers cycling through the global level.
+pub(crate) const TRANSFER_TICK_EVERY: u32 = 8;
 
 /// `trim` generations in the high half, decay epochs in the low half.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -24,7 +24,7 @@
 use core::cell::RefCell;
 
 use crate::budget::Credit;
-use crate::decay::{Epochs, TICK_EVERY};
+use crate::decay::{Epochs, TICK_EVERY, TRANSFER_TICK_EVERY};
 use crate::depot::Depot;
 use crate::pool::Inner;
 use crate::recycle::Pooled;
@@ -61,6 +61,9 @@ struct Slot {
     seen: Epochs,
     /// Bytes reserved from the pool's budget and not backing a buffer.
     credit: Credit,
+    /// Refills and spills so far, to check the decay clock every
+    /// `TRANSFER_TICK_EVERY` of them.
+    transfers: u32,
     /// One magazine per tier.
     mags: Box<[Magazine]>,
     /// This thread's counters for the pool; only this thread writes them.
@@ -257,7 +260,8 @@ fn register(slots: &mut Vec<Slot>, inner: &Inner) -> Option<usize> {
             cells: stats.cells(tier),
         })
         .collect();
-    slots.push(Slot { pool_id: inner.id, pool, seen: inner.epochs(), credit: Credit::default(), mags, stats });
+    let seen = inner.epochs();
+    slots.push(Slot { pool_id: inner.id, pool, seen, credit: Credit::default(), transfers: 0, mags, stats });
     Some(slots.len() - 1)
 }
 
@@ -320,9 +324,19 @@ impl Slot {
         Some(buf)
     }
 
+    /// Counts a refill or spill, and checks the decay clock every
+    /// `TRANSFER_TICK_EVERY` of them.
+    fn transfer_tick(&mut self, inner: &Inner) {
+        self.transfers = self.transfers.wrapping_add(1);
+        if self.transfers % TRANSFER_TICK_EVERY == 0 {
+            inner.tick();
+        }
+    }
+
     /// The cache is empty: the global queue, else a new allocation (a miss).
     fn refill_or_miss(&mut self, inner: &Inner, tier: usize) -> Pooled {
         self.take_global(inner, tier).unwrap_or_else(|| {
+            inner.tick();
             self.stats.bump(tier, Event::Miss, 1);
             crate::recycle::new_pooled(inner.config.sizes[tier])
         })
@@ -332,7 +346,7 @@ impl Slot {
     /// a tier without a thread cache, take one buffer straight from it);
     /// `None` if the global queue was empty too.
     fn take_global(&mut self, inner: &Inner, tier: usize) -> Option<Pooled> {
-        inner.tick();
+        self.transfer_tick(inner);
         let mag = &mut self.mags[tier];
         let depot = &inner.depots[tier];
         let buf = if mag.cap == 0 {
@@ -382,15 +396,18 @@ impl Slot {
         if from != tier {
             self.stats.bump(from, Event::Retiered, 1);
         }
+        let full = self.mags[tier].bufs.len() == self.mags[tier].cap;
+        if full && self.mags[tier].cap > 0 {
+            self.transfer_tick(inner);
+        }
         let mag = &mut self.mags[tier];
-        if mag.bufs.len() == mag.cap {
+        if full {
             let (dropped, bytes) = if mag.cap == 0 {
                 match inner.depots[tier].push(buf) {
                     true => (0, 0),
                     false => (1, cost),
                 }
             } else {
-                inner.tick();
                 let dropped = mag.spill(&inner.depots[tier]);
                 mag.push(buf);
                 dropped
