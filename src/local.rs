@@ -94,12 +94,12 @@ struct Magazine {
 /// A buffer of tier `tier`: cache, then global queue, then a new allocation
 /// (counted as a miss).
 ///
-/// Inlined into the caller is only the cache hit on the thread's first slot;
-/// anything else (another pool's slot, an epoch to catch up with, an empty
+/// Inlined into the caller is only the cache hit on the thread's slot for
+/// `inner`; anything else (no slot yet, an epoch to catch up with, an empty
 /// magazine, a thread without a cache) starts over in [`take_slow`].
 #[inline]
 pub(crate) fn take(inner: &Inner, tier: usize) -> Pooled {
-    match with_first_slot(inner, |slot| slot.take(inner, tier)) {
+    match with_ready_slot(inner, |slot| slot.take(inner, tier)) {
         Some(Some(buf)) => buf,
         _ => take_slow(inner, tier),
     }
@@ -113,18 +113,17 @@ fn take_slow(inner: &Inner, tier: usize) -> Pooled {
         .unwrap_or_else(|| take_without_cache(inner, tier))
 }
 
-/// Runs `f` on this thread's first slot if it belongs to `inner` and is up
-/// to date with its epochs; `None` otherwise (the caller takes its slow path,
-/// which handles every other case).
+/// Runs `f` on this thread's slot for `inner` if it has one and it is up to
+/// date with the pool's epochs; `None` otherwise (the caller takes its slow
+/// path, which handles every other case). Threads use few pools, so the
+/// search is a short linear scan, usually of one slot.
 #[inline]
-fn with_first_slot<R>(inner: &Inner, f: impl FnOnce(&mut Slot) -> R) -> Option<R> {
+fn with_ready_slot<R>(inner: &Inner, f: impl FnOnce(&mut Slot) -> R) -> Option<R> {
     CACHES
         .try_with(|caches| {
             let mut slots = caches.slots.try_borrow_mut().ok()?;
-            match slots.first_mut() {
-                Some(slot) if slot.pool_id == inner.id && slot.seen == inner.epochs() => Some(f(slot)),
-                _ => None,
-            }
+            let slot = slots.iter_mut().find(|slot| slot.pool_id == inner.id)?;
+            (slot.seen == inner.epochs()).then(|| f(slot))
         })
         .ok()
         .flatten()
@@ -158,13 +157,13 @@ fn take_shared(inner: &Inner, tier: usize) -> Option<Pooled> {
 
 /// Pools `buf`, handed out by tier `tier` and returning to it unchanged.
 ///
-/// Inlined into the caller is only the common case: the thread's first slot
-/// is `inner`'s, up to date, has room and (with a budget) enough credit.
+/// Inlined into the caller is only the common case: the thread's slot for
+/// `inner` is up to date, has room and (with a budget) enough credit.
 /// Anything else goes to [`put_slow`].
 #[inline]
 pub(crate) fn put(inner: &Inner, tier: usize, buf: Pooled) {
     let mut buf = Some(buf);
-    if with_first_slot(inner, |slot| slot.put_fast(inner, tier, &mut buf)) != Some(true)
+    if with_ready_slot(inner, |slot| slot.put_fast(inner, tier, &mut buf)) != Some(true)
         && let Some(buf) = buf
     {
         put_slow(inner, tier, tier, buf);
