@@ -58,9 +58,11 @@ const THREAD_CACHE_MAX: usize = 64;
 /// Bytes the global queue of one tier holds at most by default. It holds
 /// only what was returned and not yet reused, and idle decay releases that
 /// after [`DEFAULT_IDLE_TIMEOUT`], so this bounds a burst, not a steady
-/// state. 64 MiB covers a socket-reader → worker channel of 64 × 1 MiB
-/// frames in flight (8 MiB missed on 0.86 of gets there).
-const GLOBAL_QUEUE_BYTES: usize = 64 << 20;
+/// state. 128 MiB covers a socket-reader → worker channel of 64 × 1 MiB
+/// frames in flight: that hand-off circulates about 68 buffers, and with
+/// room for 64 at the global level every consumer-thread exit dropped and
+/// re-allocated 6-7 of them; 8 MiB missed on 0.86 of gets.
+const GLOBAL_QUEUE_BYTES: usize = 128 << 20;
 /// Bounds on the default global-queue count of one tier. The lower bound lets
 /// a few thread caches spill half a magazine each before anything is dropped.
 const GLOBAL_QUEUE_MIN: usize = 8;
@@ -84,15 +86,15 @@ pub fn default_thread_cache(size: usize) -> usize {
 }
 
 /// The default global-queue capacity, in buffers, of a tier of `size` bytes:
-/// 64 MiB / `size`, clamped to 8..=4096.
+/// 128 MiB / `size`, clamped to 8..=4096.
 ///
-/// With the default tiers this is 4096 × 4 KiB, 1024 × 64 KiB and 64 × 1 MiB.
+/// With the default tiers this is 4096 × 4 KiB, 2048 × 64 KiB and 128 × 1 MiB.
 ///
 /// # Examples
 ///
 /// ```
 /// assert_eq!(tierpool::default_global_queue(4096), 4096);
-/// assert_eq!(tierpool::default_global_queue(1 << 20), 64);
+/// assert_eq!(tierpool::default_global_queue(1 << 20), 128);
 /// ```
 #[must_use]
 pub fn default_global_queue(size: usize) -> usize {
@@ -568,6 +570,6 @@ mod tests {
     fn default_cache_sizes_follow_bytes_not_counts() {
         let c = config();
         assert_eq!(c.thread_cache, [64, 32, 2]);
-        assert_eq!(c.global_queue, [4096, 1024, 64]);
+        assert_eq!(c.global_queue, [4096, 2048, 128]);
     }
 }

@@ -94,7 +94,10 @@
 //!
 //! - **Bounded by construction.** Tier `i` holds at most
 //!   `global_queue[i] + threads × thread_cache[i]` buffers, each of at most
-//!   `ceiling[i]` bytes.
+//!   `ceiling[i]` bytes. The defaults are generous bounds, sized for bursts
+//!   (128 MiB per tier at the global level, 2 MiB per tier per thread): a
+//!   pool holds only what it was given back, and idle decay releases it.
+//!   For a hard cap, set a byte budget.
 //! - **A hard byte budget.** [`Builder::max_retained_bytes`] caps the bytes
 //!   held in the global queues and every thread cache together, at every
 //!   instant. A return that would exceed it is discarded (`over_budget`).
