@@ -11,15 +11,21 @@
 //!
 //! Batches, not buffers, cross to the global level. A full magazine spills its
 //! colder half (the bottom of the stack) and keeps the hot half on top. An
-//! empty magazine refills half its capacity. DPDK's mempool cache moves to the
-//! same half-flush policy to cut the miss rate.
+//! empty magazine refills one such batch. DPDK's mempool cache moves to the
+//! same half-flush policy to cut the miss rate. Each batch crosses as one unit
+//! (see `depot.rs`).
+//!
+//! Pooled buffers live in boxes (`recycle::Pooled`), so a hit or a return
+//! moves one pointer. The fast paths ([`take`], [`put`]) are inlined into the
+//! caller and handle only a cache hit, or a return with room, on an up-to-date
+//! slot; every other case starts over in a cold function.
 //!
 //! Thread exit: the registry's destructor flushes every slot to its pool's
 //! global queue, if the pool is still alive. It then returns the thread's
 //! budget credit and folds its counters into the pool's totals, so nothing
 //! is stranded by exited threads. During TLS teardown, after the registry is
 //! gone, gets and returns fall back to the global queue directly (see
-//! [`put`]).
+//! [`put_slow`]).
 
 use core::cell::RefCell;
 

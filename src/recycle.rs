@@ -74,6 +74,13 @@ impl HandedOut {
     pub(crate) fn of(buf: &BytesMut) -> Self {
         Self { addr: buf.as_ptr().addr(), capacity: buf.capacity() }
     }
+
+    /// Whether `buf` still views exactly this storage: same start, same
+    /// capacity.
+    #[inline]
+    fn is_view_of(self, buf: &BytesMut) -> bool {
+        buf.as_ptr().addr() == self.addr && buf.capacity() == self.capacity
+    }
 }
 
 /// Ends a guard: pools `buf` or discards it, and counts which.
@@ -87,8 +94,7 @@ impl HandedOut {
 pub(crate) fn give_back(inner: &Inner, origin: Origin, mut buf: Pooled, handed_out: HandedOut) {
     if let Origin::Tier(from) = origin
         && !buf.is_empty()
-        && buf.as_ptr().addr() == handed_out.addr
-        && buf.capacity() == handed_out.capacity
+        && handed_out.is_view_of(&buf)
         && !inner.config.scrub_on_return
     {
         buf.clear();
@@ -107,7 +113,7 @@ fn give_back_slow(inner: &Inner, origin: Origin, mut buf: Pooled, handed_out: Ha
     };
     let written = !buf.is_empty();
     buf.clear();
-    if written && buf.as_ptr().addr() == handed_out.addr && buf.capacity() == handed_out.capacity {
+    if written && handed_out.is_view_of(&buf) {
         scrub(&inner.config, &mut buf);
         return local::put_slow(inner, from, from, buf);
     }
