@@ -241,11 +241,21 @@ fn steady_state_gets_writes_drops_and_hand_offs_allocate_nothing() {
     // Warm-up: register this thread's and the consumer's slots (one
     // allocation each, per pool), fill the caches and queues, and let the
     // channel allocate its waiter state.
+    //
+    // A hand-off needs as many buffers as the consumer's cache holds before
+    // it spills, plus those in flight (up to 3: being stamped, in the
+    // channel, being checked). How many were in flight at the worst moment
+    // of the warm-up depends on scheduling, so a few spare buffers go to each
+    // global queue before the warm-up hand-offs (which then also make the
+    // batch vectors they need): otherwise a window that meets one more in
+    // flight than the warm-up did allocates one (seen once in CI, with a
+    // 16-buffer batch at 64 KiB).
     for &size in &sizes {
         for i in 0..WARM_UP {
             cycle(&pool, size, i);
             drop(tierpool::get(size));
         }
+        assert_eq!(pool.prefill(size, 4), 4, "the global queue has room for spares");
         hand_offs(&pool, size, WARM_UP, &tx, &done);
     }
     let before = pool.stats();
