@@ -190,14 +190,10 @@ impl<'a> Group<'a> {
 
 /// A producer (this thread) makes `iters` items and sends them over a bounded
 /// channel; a consumer thread drops them. Times until the consumer is done.
-pub fn handoff<T: Send>(iters: u64, produce: impl Fn() -> T, consume: impl Fn(T) + Send) -> Duration {
+pub fn handoff<T: Send>(iters: u64, produce: impl Fn() -> T) -> Duration {
     let (tx, rx) = sync_channel::<T>(CHANNEL_BOUND);
     thread::scope(|s| {
-        let consumer = s.spawn(move || {
-            for item in rx {
-                consume(item);
-            }
-        });
+        let consumer = s.spawn(move || rx.into_iter().for_each(drop));
         let start = Instant::now();
         for _ in 0..iters {
             tx.send(produce()).expect("consumer alive");
@@ -492,96 +488,60 @@ pub fn held(c: &mut Criterion, lineup: Lineup) {
 pub fn handoff_group(c: &mut Criterion, lineup: Lineup) {
     let mut g = Group::new(c, &lineup.group("handoff")).flat(20);
     for (param, size) in TIERS {
-        g.bench_custom("channel_only", param, 1, |iters| handoff(iters, || black_box([0_usize; 4]), drop));
+        handoff_one(&mut g, "channel_only", param, || black_box([0_usize; 4]));
         let pool = std::sync::Arc::new(tierpool::BufPool::new());
-        g.bench_custom("tierpool", param, 1, |iters| {
-            handoff(
-                iters,
-                || {
-                    let mut buf = pool.get_owned(black_box(size));
-                    buf.extend_from_slice(&PAYLOAD);
-                    buf
-                },
-                drop,
-            )
+        handoff_one(&mut g, "tierpool", param, || {
+            let mut buf = pool.get_owned(black_box(size));
+            buf.extend_from_slice(&PAYLOAD);
+            buf
         });
-        g.bench_custom(&lineup.bytesmut(), param, 1, |iters| {
-            handoff(
-                iters,
-                || {
-                    let mut buf = BytesMut::with_capacity(black_box(size));
-                    buf.extend_from_slice(&PAYLOAD);
-                    buf
-                },
-                drop,
-            )
+        handoff_one(&mut g, &lineup.bytesmut(), param, || {
+            let mut buf = BytesMut::with_capacity(black_box(size));
+            buf.extend_from_slice(&PAYLOAD);
+            buf
         });
         if !lineup.peers {
             continue;
         }
         let zp = zeropool::ZeroPool::new();
-        g.bench_custom("zeropool_uninit", param, 1, |iters| {
-            handoff(
-                iters,
-                || {
-                    let mut buf = zp.alloc_uninit(black_box(size));
-                    write_uninit(&mut buf);
-                    buf
-                },
-                drop,
-            )
+        handoff_one(&mut g, "zeropool_uninit", param, || {
+            let mut buf = zp.alloc_uninit(black_box(size));
+            write_uninit(&mut buf);
+            buf
         });
         let op = opool(size);
-        g.bench_custom("opool", param, 1, |iters| {
-            handoff(
-                iters,
-                || {
-                    let mut buf = op.get();
-                    buf.extend_from_slice(&PAYLOAD);
-                    buf
-                },
-                drop,
-            )
+        handoff_one(&mut g, "opool", param, || {
+            let mut buf = op.get();
+            buf.extend_from_slice(&PAYLOAD);
+            buf
         });
         let lp = linear_pool(size);
-        g.bench_custom("lockfree_object_pool", param, 1, |iters| {
-            handoff(
-                iters,
-                || {
-                    let mut buf = lp.pull();
-                    buf.extend_from_slice(&PAYLOAD);
-                    buf
-                },
-                drop,
-            )
+        handoff_one(&mut g, "lockfree_object_pool", param, || {
+            let mut buf = lp.pull();
+            buf.extend_from_slice(&PAYLOAD);
+            buf
         });
         let mp = mutex_vec_pool(size);
-        g.bench_custom("object_pool", param, 1, |iters| {
-            handoff(
-                iters,
-                || {
-                    let mut buf = mp.pull(|| BytesMut::with_capacity(size));
-                    buf.clear();
-                    buf.extend_from_slice(&PAYLOAD);
-                    buf
-                },
-                drop,
-            )
+        handoff_one(&mut g, "object_pool", param, || {
+            let mut buf = mp.pull(|| BytesMut::with_capacity(size));
+            buf.clear();
+            buf.extend_from_slice(&PAYLOAD);
+            buf
         });
         let bp = byte_pool::BytePool::<Vec<u8>>::new();
-        g.bench_custom("byte_pool", param, 1, |iters| {
-            handoff(
-                iters,
-                || {
-                    let mut buf = bp.alloc(black_box(size));
-                    buf[..PAYLOAD.len()].copy_from_slice(&PAYLOAD);
-                    buf
-                },
-                drop,
-            )
+        handoff_one(&mut g, "byte_pool", param, || {
+            let mut buf = bp.alloc(black_box(size));
+            buf[..PAYLOAD.len()].copy_from_slice(&PAYLOAD);
+            buf
         });
     }
     g.finish();
+}
+
+/// One competitor of the hand-off group: `produce` makes (gets and writes)
+/// an item on this thread; the consumer thread drops it.
+fn handoff_one<T: Send>(g: &mut Group, name: &str, param: &str, produce: impl Fn() -> T) {
+    g.bench_custom(name, param, 1, |iters| handoff(iters, &produce));
 }
 
 /// Group 5, contention: 1, 2 and 4 threads churning one pool at 4 KiB. Time per
