@@ -376,22 +376,7 @@ pub fn fill(c: &mut Criterion, lineup: Lineup) {
     let pool = std::sync::Arc::new(tierpool::BufPool::new());
     let src = vec![0xA5_u8; 1 << 20];
     for (param, size) in TIERS {
-        let data = &src[..size];
-        g.bench("tierpool_freeze", param, 1, || {
-            let mut buf = pool.get(size);
-            buf.extend_from_slice(data);
-            touch(&buf.freeze());
-        });
-        g.bench("tierpool_into_shared", param, 1, || {
-            let mut buf = pool.get_owned(size);
-            buf.extend_from_slice(data);
-            touch(&buf.into_shared());
-        });
-        g.bench(&format!("{}_freeze", lineup.bytesmut()), param, 1, || {
-            let mut buf = BytesMut::with_capacity(size);
-            buf.extend_from_slice(data);
-            touch(&buf.freeze());
-        });
+        freezes(&mut g, lineup, &pool, param, &src[..size]);
     }
     g.finish();
 }
@@ -405,79 +390,50 @@ pub fn held(c: &mut Criterion, lineup: Lineup) {
         let size = *size;
         for k in KS {
             let param = format!("{tier}_k{k}");
-            let ops = k as u64;
             let pool = tierpool::BufPool::new();
-            let mut out = Vec::with_capacity(k);
-            g.bench("tierpool", &param, ops, || {
-                for _ in 0..k {
-                    let mut buf = pool.get(black_box(size));
-                    buf.extend_from_slice(&PAYLOAD);
-                    out.push(buf);
-                }
-                out.clear();
+            held_one(&mut g, "tierpool", &param, k, || {
+                let mut buf = pool.get(black_box(size));
+                buf.extend_from_slice(&PAYLOAD);
+                buf
             });
-            let mut out = Vec::with_capacity(k);
-            g.bench(&lineup.bytesmut(), &param, ops, || {
-                for _ in 0..k {
-                    let mut buf = BytesMut::with_capacity(black_box(size));
-                    buf.extend_from_slice(&PAYLOAD);
-                    out.push(buf);
-                }
-                out.clear();
+            held_one(&mut g, &lineup.bytesmut(), &param, k, || {
+                let mut buf = BytesMut::with_capacity(black_box(size));
+                buf.extend_from_slice(&PAYLOAD);
+                buf
             });
             if !lineup.peers {
                 continue;
             }
             let zp = zeropool::ZeroPool::new();
-            let mut out = Vec::with_capacity(k);
-            g.bench("zeropool_uninit", &param, ops, || {
-                for _ in 0..k {
-                    let mut buf = zp.alloc_uninit(black_box(size));
-                    write_uninit(&mut buf);
-                    out.push(buf);
-                }
-                out.clear();
+            held_one(&mut g, "zeropool_uninit", &param, k, || {
+                let mut buf = zp.alloc_uninit(black_box(size));
+                write_uninit(&mut buf);
+                buf
             });
             let op = opool(size);
-            let mut out = Vec::with_capacity(k);
-            g.bench("opool", &param, ops, || {
-                for _ in 0..k {
-                    let mut buf = op.get();
-                    buf.extend_from_slice(&PAYLOAD);
-                    out.push(buf);
-                }
-                out.clear();
+            held_one(&mut g, "opool", &param, k, || {
+                let mut buf = op.get();
+                buf.extend_from_slice(&PAYLOAD);
+                buf
             });
             let lp = linear_pool(size);
-            let mut out = Vec::with_capacity(k);
-            g.bench("lockfree_object_pool", &param, ops, || {
-                for _ in 0..k {
-                    let mut buf = lp.pull();
-                    buf.extend_from_slice(&PAYLOAD);
-                    out.push(buf);
-                }
-                out.clear();
+            held_one(&mut g, "lockfree_object_pool", &param, k, || {
+                let mut buf = lp.pull();
+                buf.extend_from_slice(&PAYLOAD);
+                buf
             });
             let mp = mutex_vec_pool(size);
-            let mut out = Vec::with_capacity(k);
-            g.bench("object_pool", &param, ops, || {
-                for _ in 0..k {
-                    let mut buf = mp.pull(|| BytesMut::with_capacity(size));
-                    buf.clear();
-                    buf.extend_from_slice(&PAYLOAD);
-                    out.push(buf);
-                }
-                out.clear();
+            held_one(&mut g, "object_pool", &param, k, || {
+                let mut buf = mp.pull(|| BytesMut::with_capacity(size));
+                buf.clear();
+                buf.extend_from_slice(&PAYLOAD);
+                buf
             });
             let bp = byte_pool::BytePool::<Vec<u8>>::new();
-            let mut out = Vec::with_capacity(k);
-            g.bench("byte_pool", &param, ops, || {
-                for _ in 0..k {
-                    let mut buf = bp.alloc(black_box(size));
-                    buf[..PAYLOAD.len()].copy_from_slice(&PAYLOAD);
-                    out.push(buf);
-                }
-                out.clear();
+            held_one(&mut g, "byte_pool", &param, k, || {
+                let mut buf = bp.alloc(black_box(size));
+                buf[..PAYLOAD.len()].copy_from_slice(&PAYLOAD);
+                buf
             });
         }
     }
@@ -538,6 +494,16 @@ pub fn handoff_group(c: &mut Criterion, lineup: Lineup) {
     g.finish();
 }
 
+/// One competitor of the held group: each iteration makes `k` items with
+/// `make` (get and write), holds them all, then drops them all.
+fn held_one<T>(g: &mut Group, name: &str, param: &str, k: usize, make: impl Fn() -> T) {
+    let mut out = Vec::with_capacity(k);
+    g.bench(name, param, k as u64, || {
+        out.extend((0..k).map(|_| make()));
+        out.clear();
+    });
+}
+
 /// One competitor of the hand-off group: `produce` makes (gets and writes)
 /// an item on this thread; the consumer thread drops it.
 fn handoff_one<T: Send>(g: &mut Group, name: &str, param: &str, produce: impl Fn() -> T) {
@@ -552,66 +518,79 @@ pub fn contention(c: &mut Criterion, lineup: Lineup) {
     for threads in [1, 2, 4] {
         let param = format!("4KiB_t{threads}");
         let pool = tierpool::BufPool::new();
-        g.bench_custom("tierpool", &param, threads as u64, |iters| {
-            churn(threads, iters, &|| {
-                let mut buf = pool.get(black_box(size));
-                buf.extend_from_slice(&PAYLOAD);
-                touch(&*buf);
-            })
+        churn_one(&mut g, "tierpool", &param, threads, || {
+            let mut buf = pool.get(black_box(size));
+            buf.extend_from_slice(&PAYLOAD);
+            touch(&*buf);
         });
-        g.bench_custom(&lineup.bytesmut(), &param, threads as u64, |iters| {
-            churn(threads, iters, &|| {
-                let mut buf = BytesMut::with_capacity(black_box(size));
-                buf.extend_from_slice(&PAYLOAD);
-                touch(&*buf);
-            })
+        churn_one(&mut g, &lineup.bytesmut(), &param, threads, || {
+            let mut buf = BytesMut::with_capacity(black_box(size));
+            buf.extend_from_slice(&PAYLOAD);
+            touch(&*buf);
         });
         if !lineup.peers {
             continue;
         }
         let zp = zeropool::ZeroPool::new();
-        g.bench_custom("zeropool_uninit", &param, threads as u64, |iters| {
-            churn(threads, iters, &|| {
-                let mut buf = zp.alloc_uninit(black_box(size));
-                write_uninit(&mut buf);
-                touch(&buf);
-            })
+        churn_one(&mut g, "zeropool_uninit", &param, threads, || {
+            let mut buf = zp.alloc_uninit(black_box(size));
+            write_uninit(&mut buf);
+            touch(&buf);
         });
         let op = opool(size);
-        g.bench_custom("opool", &param, threads as u64, |iters| {
-            churn(threads, iters, &|| {
-                let mut buf = op.get();
-                buf.extend_from_slice(&PAYLOAD);
-                touch(&**buf);
-            })
+        churn_one(&mut g, "opool", &param, threads, || {
+            let mut buf = op.get();
+            buf.extend_from_slice(&PAYLOAD);
+            touch(&**buf);
         });
         let lp = linear_pool(size);
-        g.bench_custom("lockfree_object_pool", &param, threads as u64, |iters| {
-            churn(threads, iters, &|| {
-                let mut buf = lp.pull();
-                buf.extend_from_slice(&PAYLOAD);
-                touch(&**buf);
-            })
+        churn_one(&mut g, "lockfree_object_pool", &param, threads, || {
+            let mut buf = lp.pull();
+            buf.extend_from_slice(&PAYLOAD);
+            touch(&**buf);
         });
         let mp = mutex_vec_pool(size);
-        g.bench_custom("object_pool", &param, threads as u64, |iters| {
-            churn(threads, iters, &|| {
-                let mut buf = mp.pull(|| BytesMut::with_capacity(size));
-                buf.clear();
-                buf.extend_from_slice(&PAYLOAD);
-                touch(&**buf);
-            })
+        churn_one(&mut g, "object_pool", &param, threads, || {
+            let mut buf = mp.pull(|| BytesMut::with_capacity(size));
+            buf.clear();
+            buf.extend_from_slice(&PAYLOAD);
+            touch(&**buf);
         });
         let bp = byte_pool::BytePool::<Vec<u8>>::new();
-        g.bench_custom("byte_pool", &param, threads as u64, |iters| {
-            churn(threads, iters, &|| {
-                let mut buf = bp.alloc(black_box(size));
-                buf[..PAYLOAD.len()].copy_from_slice(&PAYLOAD);
-                touch(&**buf);
-            })
+        churn_one(&mut g, "byte_pool", &param, threads, || {
+            let mut buf = bp.alloc(black_box(size));
+            buf[..PAYLOAD.len()].copy_from_slice(&PAYLOAD);
+            touch(&**buf);
         });
     }
     g.finish();
+}
+
+/// One competitor of the contention group: `threads` threads each run `op`.
+fn churn_one(g: &mut Group, name: &str, param: &str, threads: usize, op: impl Fn() + Sync) {
+    g.bench_custom(name, param, threads as u64, |iters| churn(threads, iters, &op));
+}
+
+/// The freezes `fill` and `freeze_variants` share: a buffer of exactly
+/// `data.len()` bytes gets `data`, then tierpool's copy-out `freeze`,
+/// tierpool's zero-copy `into_shared`, or `BytesMut::freeze`.
+fn freezes(g: &mut Group, lineup: Lineup, pool: &std::sync::Arc<tierpool::BufPool>, param: &str, data: &[u8]) {
+    let n = data.len();
+    g.bench("tierpool_freeze", param, 1, || {
+        let mut buf = pool.get(n);
+        buf.extend_from_slice(data);
+        touch(&buf.freeze());
+    });
+    g.bench("tierpool_into_shared", param, 1, || {
+        let mut buf = pool.get_owned(n);
+        buf.extend_from_slice(data);
+        touch(&buf.into_shared());
+    });
+    g.bench(&format!("{}_freeze", lineup.bytesmut()), param, 1, || {
+        let mut buf = BytesMut::with_capacity(n);
+        buf.extend_from_slice(data);
+        touch(&buf.freeze());
+    });
 }
 
 /// Group 6, freeze variants: copy-out `freeze`, zero-copy `into_shared`, and the
@@ -624,21 +603,7 @@ pub fn freeze_variants(c: &mut Criterion, lineup: Lineup) {
     let src = vec![0xA5_u8; 64 << 10];
     for (param, n) in PAYLOADS {
         let data = &src[..n];
-        g.bench("tierpool_freeze", param, 1, || {
-            let mut buf = pool.get(n);
-            buf.extend_from_slice(data);
-            touch(&buf.freeze());
-        });
-        g.bench("tierpool_into_shared", param, 1, || {
-            let mut buf = pool.get_owned(n);
-            buf.extend_from_slice(data);
-            touch(&buf.into_shared());
-        });
-        g.bench(&format!("{}_freeze", lineup.bytesmut()), param, 1, || {
-            let mut buf = BytesMut::with_capacity(n);
-            buf.extend_from_slice(data);
-            touch(&buf.freeze());
-        });
+        freezes(&mut g, lineup, &pool, param, data);
         let mut acc = BytesMut::with_capacity(64 << 10);
         g.bench("bytesmut_split_freeze", param, 1, || {
             acc.reserve(n); // reclaims in place once the previous frame is dropped
