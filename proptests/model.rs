@@ -15,11 +15,14 @@
 //!   guard ends by kind (detached, discarded as shared, ended otherwise),
 //!   outstanding;
 //! - retained buffers and bytes stay within the configured bounds, and `trim`
-//!   releases all of them.
+//!   releases all of them: the live heap, measured by a counting allocator,
+//!   drops by exactly the bytes `stats()` said were retained.
 //!
 //! Run: `cargo test --test model`; `PROPTEST_CASES=10000` for more cases.
 //! Failures are persisted in `proptest-regressions/model.txt`.
 
+#[path = "../tests/support/counting.rs"]
+mod counting;
 #[path = "support.rs"]
 mod support;
 
@@ -28,6 +31,9 @@ use std::sync::Arc;
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 use proptest::prelude::*;
 use tierpool::{BufPool, GetError, PooledBuf};
+
+#[global_allocator]
+static ALLOC: counting::Counting<std::alloc::System> = counting::Counting::new(std::alloc::System);
 
 const TIERS: [usize; 3] = [256, 4096, 16384];
 /// The last tier has no thread cache: its returns go straight to the queue.
@@ -66,6 +72,10 @@ enum Split {
     To(u8),
     /// `split_off(capacity × n / 255)`.
     Off(u8),
+    /// `split_off` at the capacity the guard was handed out with (or its
+    /// whole capacity, if smaller): after growth, the view then looks as it
+    /// was handed out, with more allocation hidden behind it.
+    OffHandedOut,
 }
 
 /// One step. Indices pick among the live items, modulo their count.
@@ -112,7 +122,12 @@ fn op() -> impl Strategy<Value = Op> {
         1 => Just(Write::ToCapacity),
         1 => prop_oneof![Just(1usize), 1usize..40_000].prop_map(Write::PastCapacity),
     ];
-    let split = prop_oneof![Just(Split::All), any::<u8>().prop_map(Split::To), any::<u8>().prop_map(Split::Off)];
+    let split = prop_oneof![
+        Just(Split::All),
+        any::<u8>().prop_map(Split::To),
+        any::<u8>().prop_map(Split::Off),
+        Just(Split::OffHandedOut),
+    ];
     let i = || any::<usize>();
     prop_oneof![
         6 => (size(), get_kind).prop_map(|(n, k)| Op::Get(n, k)),
@@ -171,8 +186,8 @@ struct Record {
     epoch: u32,
     /// A write outgrew the capacity handed out.
     grown: bool,
-    /// The view's capacity when it became a shared `Bytes`.
-    shared_cap: usize,
+    /// The capacity it was handed out with.
+    handed_out: usize,
 }
 
 struct LiveGuard<'p> {
@@ -204,12 +219,6 @@ struct Expected {
     /// Of `ended_other`, those that certainly returned: the storage never
     /// outgrew what was handed out.
     returned_at_least: [u64; 3],
-    /// Guard ends of a *written* buffer whose storage only empty split-off
-    /// handles still share: no byte is aliased, and the pool may count them
-    /// either way (the return path's fast path sees an unchanged view and
-    /// pools it; docs/design.md). An *empty* buffer in that state always
-    /// takes the uniqueness probe and is counted in `shared`.
-    either: [u64; 3],
     oversize_discarded: u64,
 }
 
@@ -265,22 +274,18 @@ impl<'p> Model<'p> {
     }
 
     /// A guard ended by drop (here, on another thread, or with its last
-    /// shared `Bytes`) with view capacity `cap`, holding data or not
-    /// (`written`; `None` when unknown): what the pool must count.
-    fn ended(&mut self, id: usize, cap: usize, written: Option<bool>) {
+    /// shared `Bytes`): what the pool must count. Its storage is shared
+    /// exactly when a live `Bytes` split off it since its last reallocation
+    /// still holds the storage, even an empty one; otherwise the return path
+    /// reclaims the whole allocation, however the view was split, advanced
+    /// or emptied.
+    fn ended(&mut self, id: usize) {
         let r = self.records[id];
         let Some(t) = r.tier else {
             self.expected.oversize_discarded += 1;
             return;
         };
-        let derived = || self.bytes.iter().filter(|b| b.derived == Some((id, r.epoch)));
-        let shared = derived().any(|b| !b.bytes.is_empty());
-        if !shared && cap > 0 && derived().next().is_some() {
-            match written {
-                Some(false) => self.expected.shared[t] += 1,
-                _ => self.expected.either[t] += 1,
-            }
-        } else if shared || cap == 0 {
+        if self.bytes.iter().any(|b| b.derived == Some((id, r.epoch))) {
             self.expected.shared[t] += 1;
         } else {
             self.expected.ended_other[t] += 1;
@@ -303,7 +308,7 @@ impl<'p> Model<'p> {
     fn bytes_dropped(&mut self, shared_of: Option<usize>) {
         if let Some(id) = shared_of {
             if !self.bytes.iter().any(|o| o.shared_of == Some(id)) {
-                self.ended(id, self.records[id].shared_cap, None);
+                self.ended(id);
             }
         }
     }
@@ -351,7 +356,8 @@ impl<'p> Model<'p> {
                 };
                 prop_assert_eq!(held_tier, tier.map(|t| TIERS[t]));
                 let stamp = self.stamp();
-                self.records.push(Record { tier, stamp, epoch: 0, grown: false, shared_cap: 0 });
+                let handed_out = buf.capacity();
+                self.records.push(Record { tier, stamp, epoch: 0, grown: false, handed_out });
                 self.guards.push(LiveGuard { held, id: self.records.len() - 1 });
             }
             Op::Burst(n, count) => {
@@ -390,6 +396,7 @@ impl<'p> Model<'p> {
                     Split::All => buf.split(),
                     Split::To(f) => buf.split_to(frac(buf.len(), f)),
                     Split::Off(f) => buf.split_off(frac(buf.capacity(), f)),
+                    Split::OffHandedOut => buf.split_off(r.handed_out.min(buf.capacity())),
                 }
                 .freeze();
                 let id = g.id;
@@ -412,13 +419,11 @@ impl<'p> Model<'p> {
             Op::Freeze(i) => {
                 let Some(g) = self.take_guard(i) else { return Ok(()) };
                 let r = self.records[g.id];
-                let cap = g.held.buf().capacity();
-                let written = Some(!g.held.buf().is_empty());
                 let frozen = match g.held {
                     Held::Borrowed(b) => b.freeze(),
                     Held::Owned(b) => b.freeze(),
                 };
-                self.ended(g.id, cap, written);
+                self.ended(g.id);
                 let group = self.group();
                 self.bytes.push(LiveBytes { bytes: frozen, stamp: r.stamp, group, derived: None, shared_of: None });
             }
@@ -431,11 +436,9 @@ impl<'p> Model<'p> {
                 }
                 let g = self.guards.swap_remove(owned[i % owned.len()]);
                 let Held::Owned(b) = g.held else { unreachable!() };
-                let cap = b.capacity();
                 let stamp = self.records[g.id].stamp;
                 let bytes = b.into_shared();
                 let group = self.group();
-                self.records[g.id].shared_cap = cap;
                 self.bytes.push(LiveBytes { bytes, stamp, group, derived: None, shared_of: Some(g.id) });
             }
             Op::CloneBytes(i, slice) => {
@@ -484,23 +487,34 @@ impl<'p> Model<'p> {
             }
             Op::Drop(i) => {
                 let Some(g) = self.take_guard(i) else { return Ok(()) };
-                let (cap, written) = (g.held.buf().capacity(), Some(!g.held.buf().is_empty()));
                 drop(g.held);
-                self.ended(g.id, cap, written);
+                self.ended(g.id);
             }
             Op::DropElsewhere(i) => {
                 let Some(g) = self.take_guard(i) else { return Ok(()) };
-                let (cap, written) = (g.held.buf().capacity(), Some(!g.held.buf().is_empty()));
                 // Join the handle: leaving the scope does not wait for the
                 // thread's TLS destructors, which flush its cache.
                 std::thread::scope(|s| s.spawn(move || drop(g.held)).join().unwrap());
-                self.ended(g.id, cap, written);
+                self.ended(g.id);
             }
             Op::Trim => {
                 let before = pool.stats();
+                let live = counting::live();
                 let released = pool.trim();
+                let freed = live - counting::live();
                 let after = pool.stats();
                 prop_assert_eq!(released as u64, before.retained_bytes(), "trim releases what the pool retained");
+                // The heap agrees: trim freed exactly the allocations it
+                // reported, plus the box each buffer lives in (and at most a
+                // few emptied batch vectors).
+                let boxes = before.retained_buffers() as usize * std::mem::size_of::<BytesMut>();
+                prop_assert!(
+                    (released + boxes..=released + boxes + 256).contains(&freed),
+                    "trim freed {} heap bytes for {} retained in {} buffers",
+                    freed,
+                    released,
+                    before.retained_buffers()
+                );
                 prop_assert_eq!(after.retained_buffers(), 0);
                 prop_assert_eq!(after.retained_bytes(), 0);
                 for (b, a) in before.tiers.iter().zip(&after.tiers) {
@@ -586,19 +600,15 @@ impl Model<'_> {
             prop_assert_eq!(s.gets, s.cache_hits + s.global_hits + s.misses, "gets = hits + misses, tier {}", t);
             prop_assert_eq!(s.detached, e.detached[t], "detached of tier {}", t);
             let other = s.returns + s.discards.above_ceiling + s.discards.too_small;
-            prop_assert!(
-                (e.shared[t]..=e.shared[t] + e.either[t]).contains(&s.discards.shared),
+            prop_assert_eq!(
+                s.discards.shared,
+                e.shared[t],
                 "discarded as shared, tier {}: {:?}, expected {:?}",
                 t,
                 s,
                 e
             );
-            prop_assert_eq!(
-                other + s.discards.shared,
-                e.ended_other[t] + e.shared[t] + e.either[t],
-                "guard ends, tier {}",
-                t
-            );
+            prop_assert_eq!(other, e.ended_other[t], "other guard ends, tier {}", t);
             prop_assert!(s.returns >= e.returned_at_least[t], "buffers that never grew are pooled: {:?}", s);
             prop_assert!(s.retiered <= s.returns);
             // Retention: this thread's cache and the global queue (other
@@ -629,6 +639,9 @@ fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
             .build()
             .unwrap(),
     );
+    // Registers this thread with the pool (and retires its slots for the
+    // pools of earlier cases), so later heap measurements see only buffers.
+    pool.trim();
     let mut model = Model::new(&pool);
     for op in ops {
         model.apply(op)?;

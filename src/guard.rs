@@ -7,7 +7,7 @@ use bytes::{Bytes, BytesMut};
 
 use crate::local;
 use crate::pool::BufPool;
-use crate::recycle::{self, HandedOut, Origin, Pooled};
+use crate::recycle::{self, Origin, Pooled};
 use crate::stats::Event;
 use crate::sync::Arc;
 
@@ -39,8 +39,12 @@ pub struct PooledBuf<'a> {
     /// handing it back, moves one pointer. `None` only once the guard has
     /// ended (dropped, detached).
     buf: Option<Pooled>,
-    /// The storage as handed out (whole): decides the return's fast path.
-    handed_out: HandedOut,
+    /// Whether anything outside the guard's own methods could have reached
+    /// the storage mutably (`DerefMut`), or one of those methods may have
+    /// grown it. While `false`, the storage is exactly the whole, unique
+    /// allocation the pool handed out, and only its length has changed: the
+    /// return path's fast path relies on this (see `recycle::give_back`).
+    exposed: bool,
     origin: Origin,
     pool: PoolRef<'a>,
 }
@@ -66,7 +70,24 @@ impl PoolRef<'_> {
 impl<'a> PooledBuf<'a> {
     #[inline]
     pub(crate) fn new(buf: Pooled, origin: Origin, pool: PoolRef<'a>) -> Self {
-        Self { handed_out: HandedOut::of(&buf), buf: Some(buf), origin, pool }
+        Self { buf: Some(buf), exposed: false, origin, pool }
+    }
+
+    /// The buffer, for a write of at most `additional` more bytes by the
+    /// guard's own methods. With that much spare capacity, `BytesMut` writes
+    /// in place: it neither reallocates nor shares the storage, so the guard
+    /// stays unexposed. Otherwise the write may reallocate, and the guard
+    /// counts as exposed.
+    #[inline]
+    pub(crate) fn writable(&mut self, additional: usize) -> &mut BytesMut {
+        let buf = match &mut self.buf {
+            Some(buf) => buf,
+            None => ended(),
+        };
+        if additional > buf.capacity() - buf.len() {
+            self.exposed = true;
+        }
+        buf
     }
 
     /// The buffer; present for the guard's whole life.
@@ -222,7 +243,7 @@ impl Drop for PooledBuf<'_> {
     fn drop(&mut self) {
         // `None` after `detach`, which moved the buffer out already.
         if let Some(buf) = self.buf.take() {
-            recycle::give_back(self.pool.get().inner(), self.origin, buf, self.handed_out);
+            recycle::give_back(self.pool.get().inner(), self.origin, buf, self.exposed);
         }
     }
 }
@@ -244,9 +265,14 @@ impl Deref for PooledBuf<'_> {
     }
 }
 
+/// Hands out the buffer itself, so any `BytesMut` method works, including
+/// those that grow, split or replace the storage. The return path then
+/// checks the storage in full when the guard drops (see *Returning buffers*
+/// in the crate docs).
 impl DerefMut for PooledBuf<'_> {
     #[inline]
     fn deref_mut(&mut self) -> &mut BytesMut {
+        self.exposed = true;
         self.buf_mut()
     }
 }
@@ -274,5 +300,69 @@ impl fmt::Debug for PooledBuf<'_> {
             .field("len", &self.buf().len())
             .field("capacity", &self.buf().capacity())
             .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write as _;
+
+    use bytes::{Buf, BufMut};
+
+    use crate::BufPool;
+
+    #[test]
+    fn own_writes_within_the_spare_capacity_leave_the_guard_unexposed() {
+        let pool = BufPool::new();
+        let mut buf = pool.get(4096);
+        buf.put_slice(&[1; 1000]);
+        buf.put_u8(2);
+        buf.put_bytes(3, 10);
+        buf.put(&b"abc"[..]);
+        buf.write_all(b"io").unwrap();
+        std::fmt::Write::write_str(&mut buf, "42").unwrap();
+        buf.extend([4u8, 5]);
+        let spare = buf.capacity() - buf.len();
+        let _ = buf.chunk_mut();
+        buf.put_bytes(6, spare); // exactly fills it
+        assert_eq!((buf.len(), buf.capacity()), (4096, 4096));
+        assert!(!buf.exposed, "no write needed more than the spare capacity");
+        let _ = buf.len(); // `Deref` reads are never exposure
+        assert!(!buf.exposed);
+    }
+
+    #[test]
+    fn a_write_that_may_grow_exposes_the_guard() {
+        type Write = fn(&mut crate::PooledBuf<'_>);
+        let writes: [(&str, Write); 6] = [
+            ("put_slice", |b| b.put_slice(&[0; 9000])),
+            ("put_bytes", |b| b.put_bytes(0, 9000)),
+            ("io::Write", |b| b.write_all(&[0; 9000]).unwrap()),
+            ("fmt::Write", |b| std::fmt::Write::write_str(b, &" ".repeat(9000)).unwrap()),
+            ("Extend", |b| b.extend(std::iter::repeat_n(0u8, 9000))),
+            ("chunk_mut of a full buffer", |b| {
+                b.put_bytes(0, b.capacity() - b.len());
+                let _ = b.chunk_mut();
+            }),
+        ];
+        let pool = BufPool::new();
+        // 9000 bytes: past any capacity tier 0 hands out (its ceiling is 8 KiB).
+        for (what, write) in writes {
+            let mut buf = pool.get(4096);
+            write(&mut buf);
+            assert!(buf.exposed, "{what}");
+        }
+    }
+
+    #[test]
+    fn deref_mut_exposes_the_guard() {
+        let pool = BufPool::new();
+        let mut buf = pool.get(10);
+        buf.advance(0); // `Buf` is `BytesMut`'s, reached through `DerefMut`
+        assert!(buf.exposed);
+        let mut buf = pool.get(10);
+        let inner: &mut bytes::BytesMut = &mut buf;
+        inner.clear();
+        assert!(buf.exposed);
     }
 }

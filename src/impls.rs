@@ -74,21 +74,22 @@ unsafe impl BufMut for PooledBuf<'_> {
 
     #[inline]
     unsafe fn advance_mut(&mut self, cnt: usize) {
-        let inner: &mut BytesMut = self;
+        // Only the length changes; `BytesMut` panics past the spare capacity.
+        let inner = self.writable(0);
         // SAFETY:
         // - The caller guarantees that the first `cnt` bytes of the slice
         //   last returned by `self.chunk_mut()` are initialised.
-        // - `self.chunk_mut()` returns `inner.chunk_mut()`, and nothing can
-        //   touch `inner` in between (`&mut self`), so those are the first
-        //   `cnt` bytes of `inner`'s spare capacity: `inner.advance_mut`'s
-        //   precondition holds.
+        // - `self.chunk_mut()` returns `inner.chunk_mut()` (`writable` hands
+        //   out the same field on every call), and nothing can touch `inner`
+        //   in between (`&mut self`), so those are the first `cnt` bytes of
+        //   `inner`'s spare capacity: `inner.advance_mut`'s precondition holds.
         unsafe { inner.advance_mut(cnt) }
     }
 
     #[inline]
     fn chunk_mut(&mut self) -> &mut UninitSlice {
-        let inner: &mut BytesMut = self;
-        inner.chunk_mut()
+        // A full `BytesMut` reserves 64 more bytes here.
+        self.writable(1).chunk_mut()
     }
 
     // Forward the methods `BytesMut` specialises, so the guard is as fast.
@@ -98,31 +99,29 @@ unsafe impl BufMut for PooledBuf<'_> {
     where
         Self: Sized,
     {
-        let inner: &mut BytesMut = self;
-        inner.put(src);
+        // Into an empty capacity `BytesMut::put` may adopt `src`'s
+        // allocation; `writable` counts that as exposed (0 spare < remaining).
+        self.writable(src.remaining()).put(src);
     }
 
     #[inline]
     fn put_slice(&mut self, src: &[u8]) {
-        self.extend_from_slice(src);
+        self.writable(src.len()).extend_from_slice(src);
     }
 
     #[inline]
     fn put_bytes(&mut self, val: u8, cnt: usize) {
-        let inner: &mut BytesMut = self;
-        inner.put_bytes(val, cnt);
+        self.writable(cnt).put_bytes(val, cnt);
     }
 
     #[inline]
     fn put_u8(&mut self, n: u8) {
-        let inner: &mut BytesMut = self;
-        inner.put_u8(n);
+        self.writable(1).put_u8(n);
     }
 
     #[inline]
     fn put_i8(&mut self, n: i8) {
-        let inner: &mut BytesMut = self;
-        inner.put_i8(n);
+        self.writable(1).put_i8(n);
     }
 }
 
@@ -150,13 +149,13 @@ unsafe impl BufMut for PooledBuf<'_> {
 impl io::Write for PooledBuf<'_> {
     #[inline]
     fn write(&mut self, src: &[u8]) -> io::Result<usize> {
-        self.extend_from_slice(src);
+        self.writable(src.len()).extend_from_slice(src);
         Ok(src.len())
     }
 
     #[inline]
     fn write_all(&mut self, src: &[u8]) -> io::Result<()> {
-        self.extend_from_slice(src);
+        self.writable(src.len()).extend_from_slice(src);
         Ok(())
     }
 
@@ -188,8 +187,7 @@ impl io::Write for PooledBuf<'_> {
 impl fmt::Write for PooledBuf<'_> {
     #[inline]
     fn write_str(&mut self, s: &str) -> fmt::Result {
-        let inner: &mut BytesMut = self;
-        fmt::Write::write_str(inner, s)
+        fmt::Write::write_str(self.writable(s.len()), s)
     }
 }
 
@@ -208,8 +206,12 @@ impl fmt::Write for PooledBuf<'_> {
 impl Extend<u8> for PooledBuf<'_> {
     #[inline]
     fn extend<I: IntoIterator<Item = u8>>(&mut self, iter: I) {
-        let inner: &mut BytesMut = self;
-        inner.extend(iter);
+        let iter = iter.into_iter();
+        let (lower, _) = iter.size_hint();
+        self.writable(lower).reserve(lower);
+        for byte in iter {
+            self.writable(1).put_u8(byte);
+        }
     }
 }
 
@@ -228,8 +230,7 @@ impl Extend<u8> for PooledBuf<'_> {
 impl<'a> Extend<&'a u8> for PooledBuf<'_> {
     #[inline]
     fn extend<I: IntoIterator<Item = &'a u8>>(&mut self, iter: I) {
-        let inner: &mut BytesMut = self;
-        inner.extend(iter);
+        self.extend(iter.into_iter().copied());
     }
 }
 

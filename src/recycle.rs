@@ -16,22 +16,20 @@
 //!    and at most its tier's ceiling (cap growth never pins memory forever).
 //! 5. **Scrubbed**, with `scrub_on_return`: every byte of its capacity is zero.
 //!
-//! The fast path skips the probe for a written buffer whose view is exactly
-//! the one handed out; docs/design.md lists what that assumes, and the
-//! measurements that kept it.
+//! **The fast path** pools a guard's buffer without any check when the guard
+//! was never *exposed*: no `DerefMut`, and none of the guard's own writes
+//! needed more than the spare capacity (`PooledBuf::writable`). The storage is
+//! then the allocation the pool handed out, which held (1)–(4), and only its
+//! length changed. Every other return goes through [`normalise`], which finds
+//! the real allocation through `bytes`' public API and never trusts the view.
 //!
-//! `try_reclaim(n)` alone cannot prove (2). It returns `true` at once whenever
-//! the visible capacity is already `>= n`, and storage that grew and then had a
-//! frame split off and frozen (the codec pattern) passes that test while still
-//! shared. So the return path first makes the view one byte short of whole
-//! (write a byte, `advance(1)`). After that, only storage this handle owns
-//! alone can be reclaimed: `KIND_VEC` storage gets its whole offset back, and
-//! unique `KIND_ARC` storage moves back to the front. Shared storage returns
-//! `false`. None of this allocates. (`Vec::from(BytesMut)` would also test
-//! uniqueness, but `BytesMut` has no public allocation-free way back from a
-//! `Vec`.)
+//! `try_reclaim(n)` alone cannot do that: it reports success without a look
+//! at the storage when the view already has room, and on unique storage with
+//! room past the view it only raises `capacity()` to `n` (`bytes`'
+//! `reserve_inner`), so capacity after it is a lower bound, not the
+//! allocation.
 
-use bytes::{Buf, BufMut, BytesMut};
+use bytes::{Buf, BufMut, Bytes, BytesMut};
 
 use crate::config::{Config, Fit};
 use crate::local;
@@ -62,62 +60,33 @@ pub(crate) enum Origin {
     Oversize,
 }
 
-/// The storage a guard was handed: the address where its whole allocation
-/// starts (only compared, never dereferenced), and its size.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct HandedOut {
-    pub(crate) addr: usize,
-    pub(crate) capacity: usize,
-}
-
-impl HandedOut {
-    pub(crate) fn of(buf: &BytesMut) -> Self {
-        Self { addr: buf.as_ptr().addr(), capacity: buf.capacity() }
-    }
-
-    /// Whether `buf` still views exactly this storage: same start, same
-    /// capacity.
-    #[inline]
-    fn is_view_of(self, buf: &BytesMut) -> bool {
-        buf.as_ptr().addr() == self.addr && buf.capacity() == self.capacity
-    }
-}
-
 /// Ends a guard: pools `buf` or discards it, and counts which.
 ///
-/// Fast path: the view is exactly the storage handed out, which was whole,
-/// and holds data. Then no other handle can view a byte of it, and its
-/// capacity, hence its tier, is unchanged. An *empty* view is left to the
-/// probe: `split()` of an empty buffer shares the storage with an empty
-/// handle without moving the view (found by proptests/model.rs).
+/// Fast path: the guard was never `exposed`, so its storage is still the
+/// whole, unique allocation the pool handed out, of the capacity it had
+/// then (its tier's), and only its length changed. Every other return is
+/// checked in full by [`normalise`].
 #[inline]
-pub(crate) fn give_back(inner: &Inner, origin: Origin, mut buf: Pooled, handed_out: HandedOut) {
+pub(crate) fn give_back(inner: &Inner, origin: Origin, mut buf: Pooled, exposed: bool) {
     if let Origin::Tier(from) = origin
-        && !buf.is_empty()
-        && handed_out.is_view_of(&buf)
+        && !exposed
         && !inner.config.scrub_on_return
     {
         buf.clear();
         return local::put(inner, from, buf);
     }
-    give_back_slow(inner, origin, buf, handed_out);
+    give_back_slow(inner, origin, buf);
 }
 
 /// Every return the fast path of [`give_back`] does not take.
 #[cold]
 #[inline(never)]
-fn give_back_slow(inner: &Inner, origin: Origin, mut buf: Pooled, handed_out: HandedOut) {
+fn give_back_slow(inner: &Inner, origin: Origin, mut buf: Pooled) {
     let Origin::Tier(from) = origin else {
         drop(buf); // oversize: never pooled
         return local::count(inner, inner.config.tiers(), Event::AboveCeiling);
     };
-    let written = !buf.is_empty();
-    buf.clear();
-    if written && handed_out.is_view_of(&buf) {
-        scrub(&inner.config, &mut buf);
-        return local::put_slow(inner, from, from, buf);
-    }
-    match classify(&inner.config, &mut buf, handed_out.capacity) {
+    match normalise(&mut buf).and_then(|capacity| tier_of(&inner.config, capacity)) {
         Ok(tier) => {
             scrub(&inner.config, &mut buf);
             local::put_slow(inner, from, tier, buf);
@@ -140,30 +109,59 @@ fn scrub(config: &Config, buf: &mut BytesMut) {
     }
 }
 
-/// Normalises `buf` and picks the tier its real capacity belongs to, or the
-/// reason it must be discarded (the caller drops it). `hint` is the capacity
-/// of the storage when it was handed out.
-#[cold]
-pub(crate) fn classify(config: &Config, buf: &mut BytesMut, hint: usize) -> Result<usize, Event> {
-    buf.clear();
-    let cap = buf.capacity();
-    if cap == 0 {
-        return Err(Event::Shared); // storage taken away (`split`, `mem::take`)
-    }
-    // The uniqueness probe: a view one byte short of whole can be reclaimed
-    // only if no other handle shares the storage. Asking for `hint` first
-    // recovers space split off the *end* of the original storage, too.
-    buf.put_u8(0);
-    buf.advance(1);
-    if !(buf.try_reclaim(cap.max(hint)) || buf.try_reclaim(cap)) {
-        return Err(Event::Shared);
-    }
-    debug_assert!(buf.is_empty() && buf.capacity() >= cap);
-    match config.tier_for_capacity(buf.capacity()) {
+/// The tier a buffer whose allocation holds `capacity` bytes belongs to.
+fn tier_of(config: &Config, capacity: usize) -> Result<usize, Event> {
+    match config.tier_for_capacity(capacity) {
         Ok(tier) => Ok(tier),
         Err(Fit::TooSmall) => Err(Event::TooSmall),
         Err(Fit::AboveCeiling) => Err(Event::AboveCeiling),
     }
+}
+
+/// Makes `buf` an empty view of its whole allocation, from offset 0, and
+/// returns the allocation's size; or the reason it cannot be pooled
+/// (`Shared`: another handle still shares the storage, or there is none).
+/// Never copies the contents; allocates only in the rare case below.
+///
+/// 1. **Uniqueness.** Make the view one byte short of the storage it started
+///    from (write a byte if empty, `advance(1)`), then ask `try_reclaim` for
+///    one byte more than the view holds. That can succeed only if no other
+///    handle shares the storage: shared storage fails (`Shared`).
+/// 2. **Wholeness.** On success `bytes` either moved the view back to the
+///    start of its allocation and gave it all of it (`KIND_VEC` storage, and
+///    unique `KIND_ARC` storage with nothing hidden past the view), or, when
+///    the allocation has room hidden past the view (a tail split off and
+///    dropped), only raised the view's capacity in place. The start pointer
+///    tells which: it moves back in the first case only.
+/// 3. **Hidden room.** In the second case `capacity()` is not the allocation
+///    (`bytes` 1.12, `reserve_inner`: `if v_capacity >= new_cap + offset {
+///    self.cap = new_cap }`). The storage is unique, so `Vec::from` hands over
+///    the original `Vec` without copying, and its `capacity()` is the
+///    allocation. `Bytes::from(Vec)` then boxes a small `Shared` (one
+///    allocation) and `BytesMut::from(Bytes)` unboxes it again, so the buffer
+///    is whole at offset 0.
+#[cold]
+pub(crate) fn normalise(buf: &mut BytesMut) -> Result<usize, Event> {
+    buf.clear();
+    let probe = if buf.capacity() == 0 {
+        1
+    } else {
+        buf.put_u8(0);
+        buf.advance(1);
+        buf.capacity() + 1
+    };
+    let before = buf.as_ptr().addr();
+    if !buf.try_reclaim(probe) {
+        return Err(Event::Shared);
+    }
+    if buf.as_ptr().addr() < before {
+        return Ok(buf.capacity()); // moved back to the start: the view is whole
+    }
+    let storage = Vec::from(core::mem::take(buf)); // unique: no copy
+    let capacity = storage.capacity();
+    *buf = BytesMut::from(Bytes::from(storage));
+    debug_assert_eq!((buf.len(), buf.capacity()), (0, capacity));
+    Ok(capacity)
 }
 
 #[cfg(test)]
@@ -175,14 +173,39 @@ mod tests {
         Builder::new().config().unwrap()
     }
 
+    fn classify(buf: &mut BytesMut) -> Result<usize, Event> {
+        normalise(buf).and_then(|capacity| tier_of(&config(), capacity))
+    }
+
+    /// Asserts that `buf` is an empty, whole view of a unique allocation of
+    /// `capacity` bytes: `Vec::from` of unique storage returns the original
+    /// `Vec`, which starts where the view does and knows its capacity.
+    fn assert_whole(buf: BytesMut, capacity: usize) {
+        let (start, len, cap) = (buf.as_ptr(), buf.len(), buf.capacity());
+        let storage = Vec::from(buf);
+        assert_eq!((len, cap), (0, capacity), "empty, and capacity() is the allocation");
+        assert_eq!(storage.as_ptr(), start, "the view starts at offset 0");
+        assert_eq!(storage.capacity(), capacity, "the allocation");
+    }
+
     #[test]
     fn advanced_buffer_is_reclaimed_whole() {
         let mut b = BytesMut::with_capacity(4096);
         b.extend_from_slice(&[1; 3000]);
         b.advance(2500);
         assert!(b.capacity() < 4096);
-        let tier = classify(&config(), &mut b, 4096).unwrap();
-        assert_eq!((tier, b.len(), b.capacity()), (0, 0, 4096));
+        assert_eq!(classify(&mut b), Ok(0));
+        assert_whole(b, 4096);
+    }
+
+    #[test]
+    fn buffer_read_to_its_last_byte_is_reclaimed_whole() {
+        let mut b = BytesMut::with_capacity(4096);
+        b.extend_from_slice(&[1; 4096]);
+        b.advance(4096); // e.g. sent with `write_all_buf`
+        assert_eq!(b.capacity(), 0);
+        assert_eq!(classify(&mut b), Ok(0));
+        assert_whole(b, 4096);
     }
 
     #[test]
@@ -190,7 +213,7 @@ mod tests {
         let mut b = BytesMut::with_capacity(4096);
         b.extend_from_slice(b"frame");
         let frame = b.split().freeze();
-        assert_eq!(classify(&config(), &mut b, 4096).unwrap_err(), Event::Shared);
+        assert_eq!(classify(&mut b), Err(Event::Shared));
         assert_eq!(&frame[..], b"frame");
     }
 
@@ -198,13 +221,13 @@ mod tests {
     fn grown_then_split_storage_is_discarded_although_capacity_suffices() {
         // The codec pattern: the buffer grows past its tier, then a frame is
         // split off the front. The remaining view still has > 64 KiB of
-        // capacity, so `try_reclaim(65536)` would say yes.
+        // capacity, so `try_reclaim(65536)` alone would say yes.
         let mut b = BytesMut::with_capacity(4096);
         b.reserve(100 << 10);
         b.extend_from_slice(&[7; 100]);
         let frame = b.split_to(10).freeze();
         assert!(b.capacity() >= 64 << 10);
-        assert_eq!(classify(&config(), &mut b, 4096).unwrap_err(), Event::Shared);
+        assert_eq!(classify(&mut b), Err(Event::Shared));
         assert_eq!(&frame[..], &[7; 10]);
     }
 
@@ -213,41 +236,77 @@ mod tests {
         let mut b = BytesMut::with_capacity(4096);
         b.extend_from_slice(&[1; 100]);
         drop(b.split_to(60));
-        let tier = classify(&config(), &mut b, 4096).unwrap();
-        assert_eq!((tier, b.capacity()), (0, 4096));
+        assert_eq!(classify(&mut b), Ok(0));
+        assert_whole(b, 4096);
     }
 
     #[test]
-    fn space_split_off_the_end_is_reclaimed_with_the_hint() {
+    fn space_split_off_the_end_is_reclaimed_whole() {
         let mut b = BytesMut::with_capacity(65536);
         drop(b.split_off(100));
         assert_eq!(b.capacity(), 100);
-        let tier = classify(&config(), &mut b, 65536).unwrap();
-        assert_eq!((tier, b.capacity()), (1, 65536));
+        assert_eq!(classify(&mut b), Ok(1));
+        assert_whole(b, 65536);
+    }
+
+    #[test]
+    fn a_large_allocation_behind_a_small_view_is_measured_by_its_allocation() {
+        // Grown to 3 MiB, then a 4 KiB view kept and the tail dropped. A probe
+        // with `try_reclaim(4096)` alone would report 4 KiB, with the view at
+        // +1; the allocation is above every ceiling.
+        let mut b = BytesMut::with_capacity(4096);
+        b.put_bytes(7, 3 << 20);
+        drop(b.split_off(4096));
+        assert_eq!(b.capacity(), 4096);
+        let allocation = normalise(&mut b).unwrap();
+        assert!(allocation >= 3 << 20, "{allocation}");
+        assert_eq!(tier_of(&config(), allocation), Err(Event::AboveCeiling));
+        assert_whole(b, allocation);
+    }
+
+    #[test]
+    fn an_allocation_hidden_on_both_sides_is_measured_whole() {
+        let mut b = BytesMut::with_capacity(8192);
+        b.put_bytes(1, 300);
+        drop(b.split_to(100)); // hidden before the view
+        drop(b.split_off(1000)); // hidden after it
+        assert_eq!(classify(&mut b), Ok(0));
+        assert_whole(b, 8192);
     }
 
     #[test]
     fn storage_shared_with_a_live_tail_is_discarded() {
         let mut b = BytesMut::with_capacity(65536);
         let tail = b.split_off(100);
-        assert_eq!(classify(&config(), &mut b, 65536).unwrap_err(), Event::Shared);
+        assert_eq!(classify(&mut b), Err(Event::Shared));
         drop(tail);
+    }
+
+    #[test]
+    fn storage_shared_with_an_empty_split_is_discarded() {
+        for at_end in [false, true] {
+            let mut b = BytesMut::with_capacity(4096);
+            b.extend_from_slice(b"data");
+            let empty = if at_end { b.split_off(4096) } else { b.split_to(0) };
+            assert_eq!(b.capacity(), 4096, "the view looks untouched");
+            assert_eq!(classify(&mut b), Err(Event::Shared));
+            drop(empty);
+        }
     }
 
     #[test]
     fn taken_storage_is_unreclaimable() {
         let mut b = BytesMut::with_capacity(4096);
         let taken = std::mem::take(&mut b);
-        assert_eq!(classify(&config(), &mut b, 4096).unwrap_err(), Event::Shared);
+        assert_eq!(classify(&mut b), Err(Event::Shared));
         drop(taken);
     }
 
     #[test]
     fn capacity_decides_tier_and_ceiling() {
-        let c = config();
-        assert_eq!(classify(&c, &mut BytesMut::with_capacity(100), 0).unwrap_err(), Event::TooSmall);
-        assert_eq!(classify(&c, &mut BytesMut::with_capacity(70 << 10), 0).unwrap(), 1);
-        assert_eq!(classify(&c, &mut BytesMut::with_capacity(10 << 10), 0).unwrap_err(), Event::AboveCeiling);
-        assert_eq!(classify(&c, &mut BytesMut::with_capacity(3 << 20), 0).unwrap_err(), Event::AboveCeiling);
+        assert_eq!(classify(&mut BytesMut::with_capacity(100)), Err(Event::TooSmall));
+        assert_eq!(classify(&mut BytesMut::with_capacity(70 << 10)), Ok(1));
+        assert_eq!(classify(&mut BytesMut::with_capacity(10 << 10)), Err(Event::AboveCeiling));
+        assert_eq!(classify(&mut BytesMut::with_capacity(3 << 20)), Err(Event::AboveCeiling));
     }
 }

@@ -69,13 +69,13 @@ pub async fn read_pooled<R>(reader: &mut R, buf: &mut PooledBuf<'_>) -> io::Resu
 where
     R: AsyncRead + Unpin + ?Sized,
 {
-    let inner: &mut BytesMut = buf;
-    let spare = inner.capacity() - inner.len();
+    let spare = buf.capacity() - buf.len();
     if spare == 0 {
-        return Err(full(inner.capacity()));
+        return Err(full(buf.capacity()));
     }
     // `Limit` caps `chunk_mut` to `spare`; with `spare > 0` the inner
     // `chunk_mut` never reserves, so the buffer cannot grow.
+    let inner: &mut BytesMut = buf.writable(spare);
     reader.read_buf(&mut inner.limit(spare)).await
 }
 

@@ -191,3 +191,59 @@ fn untouched_buffer_returned_empty_is_pooled() {
     let t = &pool.stats().tiers[0];
     assert_eq!((t.returns, t.discards.total(), t.retained_buffers), (1, 0, 1));
 }
+
+/// Gets a buffer of `size`'s tier, lets `f` do what it likes with it, drops
+/// it, and returns the buffer handed out next with the start of its
+/// allocation (from `Vec::from`, which returns the original `Vec` of unique
+/// storage).
+fn returned_after(pool: &BufPool, size: usize, f: impl FnOnce(&mut bytes::BytesMut)) -> (usize, usize, usize) {
+    let mut buf = pool.get(size);
+    f(&mut buf);
+    drop(buf);
+    let again = pool.get(size);
+    let (start, capacity) = (again.as_ptr().addr(), again.capacity());
+    let storage = Vec::from(again.detach());
+    assert_eq!(storage.capacity(), capacity, "capacity() is the whole allocation");
+    (start, storage.as_ptr().addr(), capacity)
+}
+
+#[test]
+fn every_pooled_buffer_views_its_whole_allocation_from_offset_zero() {
+    use bytes::BufMut;
+    type Use = fn(&mut bytes::BytesMut);
+    let cases: [(&str, Use); 6] = [
+        ("advance", |b| {
+            b.put_bytes(1, 3000);
+            b.advance(2999);
+        }),
+        ("read to the last byte", |b| {
+            b.put_bytes(1, b.capacity());
+            b.advance(b.len());
+        }),
+        ("split_to, frame dropped", |b| {
+            b.put_bytes(1, 100);
+            drop(b.split_to(60));
+        }),
+        ("split_off, tail dropped", |b| {
+            b.put_bytes(1, 100);
+            drop(b.split_off(200));
+        }),
+        ("split on both sides", |b| {
+            b.put_bytes(1, 300);
+            drop(b.split_to(100));
+            drop(b.split_off(50));
+        }),
+        ("grown, then split back", |b| {
+            b.put_bytes(1, 6000);
+            drop(b.split_off(4096));
+        }),
+    ];
+    for (what, f) in cases {
+        let pool = pool();
+        let (start, allocation_start, capacity) = returned_after(&pool, 4096, f);
+        assert_eq!(start, allocation_start, "{what}: the next user's view starts at offset 0");
+        assert!((4096..=8192).contains(&capacity), "{what}: {capacity}");
+        let t = &pool.stats().tiers[0];
+        assert_eq!((t.returns, t.cache_hits), (1, 1), "{what}: pooled and handed out again");
+    }
+}

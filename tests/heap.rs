@@ -1,0 +1,230 @@
+//! Memory claims checked against the heap, not against `stats()`: a counting
+//! global allocator measures live bytes while a pool retains buffers.
+//!
+//! The allocator under the counter is the system's, except while a test
+//! *arms* it: then a 4096-byte allocation comes from a slot of a private
+//! arena, and `realloc` grows such a block in place, up to 4 MiB. That makes
+//! the rare in-place growth of a real allocator happen every time, so the
+//! return path's handling of it is tested deterministically.
+//!
+//! Tests here share process-wide counters, so each takes [`serial`] first.
+
+#![cfg(not(miri))] // Miri: an arena of 16 MiB and megabyte writes take too long
+
+#[path = "support/counting.rs"]
+mod counting;
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
+use std::sync::{Mutex, MutexGuard};
+
+use bytes::BufMut;
+use tierpool::BufPool;
+
+#[global_allocator]
+static ALLOC: counting::Counting<InPlace> = counting::Counting::new(InPlace);
+
+// === an allocator that grows in place ===
+
+const SLOT: usize = 4 << 20;
+const SLOTS: usize = 4;
+const ARMED_SIZE: usize = 4096;
+
+/// The system allocator, plus the arena described in the module docs.
+struct InPlace;
+
+static ARMED: AtomicBool = AtomicBool::new(false);
+/// The arena's base address, allocated on first arming; 0 before.
+static ARENA: AtomicUsize = AtomicUsize::new(0);
+static IN_USE: [AtomicBool; SLOTS] = [const { AtomicBool::new(false) }; SLOTS];
+
+fn arena_layout() -> Layout {
+    Layout::from_size_align(SLOT * SLOTS, 4096).unwrap()
+}
+
+/// The arena slot `addr` starts, if any.
+fn slot_of(addr: usize) -> Option<usize> {
+    let base = ARENA.load(SeqCst);
+    (base != 0 && (base..base + SLOT * SLOTS).contains(&addr)).then(|| (addr - base) / SLOT)
+}
+
+// SAFETY:
+// - Blocks outside the arena are the system allocator's, with the caller's
+//   arguments forwarded unchanged.
+// - An arena block is a slot of `SLOT` bytes, aligned to 4096, owned by one
+//   allocation at a time (claimed by a compare-and-swap on `IN_USE`); a
+//   `realloc` within `SLOT` keeps it, a larger one moves the contents to the
+//   system allocator and frees the slot.
+unsafe impl GlobalAlloc for InPlace {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        if ARMED.load(SeqCst) && layout.size() == ARMED_SIZE && layout.align() <= 4096 {
+            let base = ARENA.load(SeqCst);
+            for (i, used) in IN_USE.iter().enumerate() {
+                if used.compare_exchange(false, true, SeqCst, SeqCst).is_ok() {
+                    return (base + i * SLOT) as *mut u8;
+                }
+            }
+        }
+        // SAFETY: forwarded unchanged.
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        match slot_of(ptr.addr()) {
+            Some(i) => IN_USE[i].store(false, SeqCst),
+            // SAFETY: not an arena block, so the system allocator's.
+            None => unsafe { System.dealloc(ptr, layout) },
+        }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        let Some(i) = slot_of(ptr.addr()) else {
+            // SAFETY: not an arena block, so the system allocator's.
+            return unsafe { System.realloc(ptr, layout, new_size) };
+        };
+        if new_size <= SLOT {
+            return ptr; // in place
+        }
+        // SAFETY: a valid layout: `new_size` is non-zero and, with the
+        // caller's alignment, within `isize::MAX` (realloc's contract).
+        let new = unsafe { System.alloc(Layout::from_size_align_unchecked(new_size, layout.align())) };
+        if !new.is_null() {
+            // SAFETY: both blocks are live and hold at least `layout.size()`.
+            unsafe { std::ptr::copy_nonoverlapping(ptr, new, layout.size()) };
+            IN_USE[i].store(false, SeqCst);
+        }
+        new
+    }
+}
+
+/// Makes 4096-byte allocations come from the arena until the guard drops.
+struct Armed;
+
+fn arm() -> Armed {
+    if ARENA.load(SeqCst) == 0 {
+        // SAFETY: a non-zero size.
+        let base = unsafe { System.alloc(arena_layout()) };
+        assert!(!base.is_null());
+        ARENA.store(base.addr(), SeqCst);
+    }
+    ARMED.store(true, SeqCst);
+    Armed
+}
+
+impl Drop for Armed {
+    fn drop(&mut self) {
+        ARMED.store(false, SeqCst);
+    }
+}
+
+fn serial() -> MutexGuard<'static, ()> {
+    static LOCK: Mutex<()> = Mutex::new(());
+    LOCK.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// A pool whose thread slot and global queues exist already, so that the
+/// live heap measured after this only moves with the buffers.
+fn warm(pool: &BufPool) {
+    drop(pool.get(4096));
+    pool.trim();
+}
+
+/// Live heap bytes now, beyond `base`.
+fn held_since(base: usize) -> isize {
+    counting::live() as isize - base as isize
+}
+
+// === the tests ===
+
+/// The repro of the return path's old blind spot: each round grows a 4 KiB
+/// buffer to 3 MiB, keeps a 4 KiB view and drops the tail. The heap, not
+/// just `stats()`, must stay within the pool's 1 MiB budget.
+#[test]
+fn a_grown_buffer_behind_a_split_off_view_is_not_retained() {
+    let _serial = serial();
+    let budget = 1 << 20;
+    let pool = BufPool::builder().max_retained_bytes(budget).build().unwrap();
+    warm(&pool);
+    let base = counting::live();
+    for _ in 0..16 {
+        let mut g = pool.get(4096);
+        g.put_bytes(7, 3 << 20); // grows to 3 MiB
+        drop(g.split_off(4096)); // keep a 4 KiB view, drop the tail
+        assert_eq!(g.capacity(), 4096);
+        drop(g);
+    }
+    let stats = pool.stats();
+    let held = held_since(base);
+    assert!(held <= budget as isize, "the heap holds {held} bytes for a pool with a budget of {budget}");
+    assert!(held <= stats.retained_bytes() as isize + 4096, "heap {held} vs retained {}", stats.retained_bytes());
+    assert_eq!(stats.tiers[0].discards.above_ceiling, 16, "each 3 MiB allocation is above every ceiling");
+    drop(pool);
+    assert!(held_since(base) <= 0, "dropping the pool gives everything back");
+}
+
+/// The same through what used to be the fast path: the allocation grows in
+/// place, so after `split_off(4096)` the view has the very address and
+/// capacity the pool handed out, with 3 MiB behind it.
+#[test]
+fn in_place_growth_behind_an_unchanged_looking_view_is_measured() {
+    let _serial = serial();
+    let pool = BufPool::new();
+    warm(&pool);
+    let base = counting::live();
+    let armed = arm();
+    let mut g = pool.get(4096); // a miss: its storage comes from the arena
+    drop(armed);
+    let (start, capacity) = (g.as_ptr(), g.capacity());
+    g.extend_from_slice(b"request");
+    g.reserve(3 << 20);
+    assert_eq!(g.as_ptr(), start, "the allocator grew the block in place");
+    drop(g.split_off(capacity));
+    assert_eq!((g.as_ptr(), g.capacity()), (start, capacity), "the view looks exactly as handed out");
+    assert!(held_since(base) >= 3 << 20, "and 3 MiB are live behind it");
+    drop(g);
+    let t = pool.stats().tiers[0].clone();
+    assert_eq!((t.returns, t.discards.above_ceiling), (1, 1), "the warm-up's return, and this discard");
+    assert!(held_since(base) <= 0, "the allocation went back to the allocator: {}", held_since(base));
+}
+
+/// A tail still alive when the guard drops: the storage is shared, so it is
+/// discarded, and the heap is whole again once the tail drops.
+#[test]
+fn in_place_growth_with_a_live_tail_is_discarded_as_shared() {
+    let _serial = serial();
+    let pool = BufPool::new();
+    warm(&pool);
+    let base = counting::live();
+    let armed = arm();
+    let mut g = pool.get(4096);
+    drop(armed);
+    g.extend_from_slice(b"x");
+    g.reserve(3 << 20);
+    let tail = g.split_off(4096);
+    drop(g);
+    assert_eq!(pool.stats().tiers[0].discards.shared, 1);
+    drop(tail);
+    assert_eq!(pool.stats().retained_buffers(), 0);
+    assert!(held_since(base) <= 0, "{}", held_since(base));
+}
+
+/// Buffers that are pooled cost the heap what `stats()` says they retain,
+/// plus the box each lives in.
+#[test]
+fn retained_bytes_match_the_live_heap() {
+    let _serial = serial();
+    let pool = BufPool::new();
+    warm(&pool);
+    let base = counting::live();
+    let held: Vec<_> = (0..40).map(|i| pool.get([100, 5000, 70_000][i % 3])).collect();
+    drop(held);
+    let stats = pool.stats();
+    let boxes = stats.retained_buffers() as isize * std::mem::size_of::<bytes::BytesMut>() as isize;
+    let heap = held_since(base);
+    // Spills also keep a few batch vectors, at most 8 bytes per buffer.
+    let slack = stats.retained_buffers() as isize * 8 + 1024;
+    let retained = stats.retained_bytes() as isize;
+    assert!((retained + boxes..=retained + boxes + slack).contains(&heap), "heap {heap}, retained {retained}");
+    pool.trim();
+    assert!(held_since(base) <= slack, "trim gives the buffers back: {}", held_since(base));
+}
