@@ -64,14 +64,15 @@ pub(crate) enum Origin {
 ///
 /// Fast path: the guard was never `exposed`, so its storage is still the
 /// whole, unique allocation the pool handed out, of the capacity it had
-/// then (its tier's), and only its length changed. Every other return is
-/// checked in full by [`normalise`].
+/// then (its tier's), and only its length changed; a scrub of its capacity
+/// covers the whole allocation. Every other return is checked in full by
+/// [`normalise`].
 #[inline]
 pub(crate) fn give_back(inner: &Inner, origin: Origin, mut buf: Pooled, exposed: bool) {
     if let Origin::Tier(from) = origin
         && !exposed
-        && !inner.config.scrub_on_return
     {
+        scrub(&inner.config, &mut buf);
         buf.clear();
         return local::put(inner, from, buf);
     }
@@ -99,14 +100,21 @@ fn give_back_slow(inner: &Inner, origin: Origin, mut buf: Pooled) {
 }
 
 /// With `scrub_on_return`, zeroes the whole capacity of a buffer about to be
-/// pooled: `len()` alone would miss bytes hidden by `truncate`, or bytes
-/// before the view that `advance` skipped, which normalisation brings back.
+/// pooled. Its view is its whole allocation by then (unexposed, or
+/// normalised), so this reaches every byte: those hidden by `truncate`,
+/// skipped by `advance`, or split off and dropped past the view.
 #[inline]
 fn scrub(config: &Config, buf: &mut BytesMut) {
     if config.scrub_on_return {
-        buf.resize(buf.capacity(), 0);
-        buf.clear();
+        scrub_all(buf);
     }
+}
+
+#[cold]
+fn scrub_all(buf: &mut BytesMut) {
+    buf.clear();
+    buf.resize(buf.capacity(), 0);
+    buf.clear();
 }
 
 /// The tier a buffer whose allocation holds `capacity` bytes belongs to.

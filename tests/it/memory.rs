@@ -214,3 +214,14 @@ fn scrub_covers_bytes_hidden_past_the_view() {
         }
     }
 }
+
+#[test]
+fn scrub_also_covers_a_guard_written_only_through_its_own_methods() {
+    use bytes::BufMut;
+    let pool = BufPool::builder().scrub_on_return(true).build().unwrap();
+    let mut buf = pool.get(64);
+    buf.put_slice(b"token=0123456789"); // the guard's own `BufMut`: the fast return
+    drop(buf);
+    let mut reused = pool.get(64);
+    assert_eq!(peek(&mut reused, 16), [0; 16]);
+}
