@@ -38,6 +38,23 @@ pub const DEFAULT_MAX_REQUEST: usize = 1 << 30;
 /// The most tiers a pool may have.
 pub const MAX_TIERS: usize = 16;
 
+/// The largest ceiling a tier may have: `isize::MAX` bytes, the largest
+/// allocation Rust permits. A [`ceiling_factor`](Builder::ceiling_factor)
+/// whose product with a tier size exceeds it is an error.
+pub const MAX_CEILING: usize = isize::MAX as usize;
+
+/// The most buffers a thread may cache per tier: 4096.
+///
+/// Each thread that uses a pool preallocates a pointer per cached buffer per
+/// tier (at most 16 tiers × 4096 × 8 bytes = 512 KiB per thread and pool).
+pub const MAX_THREAD_CACHE: usize = 4096;
+
+/// The most buffers a tier's global queue may hold: 65 536.
+///
+/// `build()` preallocates the queue's slots, 32 bytes each (at most
+/// 16 tiers × 65 536 × 32 bytes = 32 MiB, plus the spare-batch queues).
+pub const MAX_GLOBAL_QUEUE: usize = 1 << 16;
+
 /// The default idle interval: a pooled buffer unused for this long is
 /// released (see [`Builder::idle_timeout`]).
 pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(30);
@@ -194,7 +211,8 @@ impl Builder {
     /// Sets every tier's ceiling to `factor × size`: a returned buffer whose
     /// real capacity exceeds its tier's ceiling is discarded, not pooled.
     ///
-    /// `factor` must be at least 1. Replaces any [`ceilings`](Builder::ceilings).
+    /// `factor` must be at least 1, and `factor × size` at most
+    /// [`MAX_CEILING`]. Replaces any [`ceilings`](Builder::ceilings).
     ///
     /// # Examples
     ///
@@ -211,7 +229,8 @@ impl Builder {
     }
 
     /// Sets each tier's ceiling in bytes, one per tier, each at least its
-    /// tier's size. Replaces any [`ceiling_factor`](Builder::ceiling_factor).
+    /// tier's size and at most [`MAX_CEILING`]. Replaces any
+    /// [`ceiling_factor`](Builder::ceiling_factor).
     ///
     /// # Examples
     ///
@@ -229,7 +248,8 @@ impl Builder {
         self
     }
 
-    /// Sets how many buffers each thread caches per tier, one count per tier.
+    /// Sets how many buffers each thread caches per tier, one count per tier,
+    /// each at most [`MAX_THREAD_CACHE`].
     ///
     /// A count of 0 disables the thread cache for that tier: gets and returns
     /// then go straight to the global queue (Bonwick caches no objects over
@@ -248,8 +268,9 @@ impl Builder {
     }
 
     /// Sets the capacity, in buffers, of each tier's global queue, one count
-    /// per tier, each at least 1. A return that finds the global queue full is
-    /// dropped and counted as `global_full`.
+    /// per tier, each in `1..=`[`MAX_GLOBAL_QUEUE`]. A return that finds the
+    /// global queue full is dropped and counted as `global_full`. `build()`
+    /// preallocates 32 bytes per buffer of capacity.
     ///
     /// # Examples
     ///
@@ -307,7 +328,8 @@ impl Builder {
 
     /// Releases pooled buffers that stay unused for a whole `interval`
     /// ([`DEFAULT_IDLE_TIMEOUT`] by default); `None` keeps them until
-    /// [`trim`](BufPool::trim) or the pool drops.
+    /// [`trim`](BufPool::trim) or the pool drops. Any non-zero interval is
+    /// valid; one above `u64::MAX` nanoseconds (584 years) never elapses.
     ///
     /// No background thread is involved. Every thread checks the clock once
     /// per 1024 cache hits and on every refill, spill and miss, and
@@ -362,14 +384,24 @@ impl Builder {
 
     /// Validates the settings and builds the pool.
     ///
+    /// Building never aborts the process: every setting has a maximum, so
+    /// what is preallocated is bounded. At the defaults that is about 200 KiB
+    /// for the global queues' slots (4096 + 2048 + 128 slots of 32 bytes, plus
+    /// the spare-batch queues); at the maxima, at most 16 tiers ×
+    /// [`MAX_GLOBAL_QUEUE`] × 32 bytes = 32 MiB. Each thread that uses the
+    /// pool then allocates its cache's pointer slots (`thread_cache` × 8 bytes
+    /// per tier) on its first get or return.
+    ///
     /// # Errors
     ///
     /// Returns the first [`ConfigError`] found:
     /// - no tiers, or too many;
     /// - a zero, unsorted, duplicate or oversized tier;
-    /// - a ceiling below its size;
+    /// - a ceiling below its size, or above [`MAX_CEILING`];
     /// - a per-tier list of the wrong length;
     /// - a zero global-queue capacity;
+    /// - a thread cache above [`MAX_THREAD_CACHE`], or a global queue above
+    ///   [`MAX_GLOBAL_QUEUE`];
     /// - a `max_request` below the largest tier or above `isize::MAX`;
     /// - a byte budget below the smallest tier;
     /// - a zero idle timeout.
@@ -426,6 +458,7 @@ impl Builder {
             if ceiling < size {
                 return Err(ConfigError::CeilingBelowSize { size, ceiling });
             }
+            at_most("ceiling", ceiling, MAX_CEILING)?;
         }
 
         let thread_cache = match self.thread_cache {
@@ -438,6 +471,10 @@ impl Builder {
         };
         if let Some(i) = global_queue.iter().position(|&c| c == 0) {
             return Err(ConfigError::ZeroGlobalQueue { size: tiers[i] });
+        }
+        for (&cache, &queue) in thread_cache.iter().zip(&global_queue) {
+            at_most("thread_cache", cache, MAX_THREAD_CACHE)?;
+            at_most("global_queue", queue, MAX_GLOBAL_QUEUE)?;
         }
 
         let largest = tiers[tiers.len() - 1];
@@ -465,6 +502,11 @@ impl Builder {
             scrub_on_return: self.scrub_on_return,
         })
     }
+}
+
+/// `value` of `setting`, if it is at most `max`.
+fn at_most(setting: &'static str, value: usize, max: usize) -> Result<usize, ConfigError> {
+    if value <= max { Ok(value) } else { Err(ConfigError::AboveMaximum { setting, value, max }) }
 }
 
 fn per_tier(setting: &'static str, values: Vec<usize>, tiers: usize) -> Result<Vec<usize>, ConfigError> {

@@ -86,6 +86,16 @@ pub enum ConfigError {
     },
     /// An idle timeout of zero (use `None` to disable idle decay).
     ZeroIdleTimeout,
+    /// A setting above its documented maximum, such as
+    /// [`MAX_THREAD_CACHE`](crate::MAX_THREAD_CACHE).
+    AboveMaximum {
+        /// The builder setting, e.g. `"global_queue"`.
+        setting: &'static str,
+        /// The value given.
+        value: usize,
+        /// The maximum.
+        max: usize,
+    },
 }
 
 impl fmt::Display for ConfigError {
@@ -122,6 +132,9 @@ impl fmt::Display for ConfigError {
                 "max_retained_bytes {budget} is below the smallest tier ({smallest_tier}): the pool could keep nothing"
             ),
             Self::ZeroIdleTimeout => f.write_str("idle timeout of zero: use None to disable idle decay"),
+            Self::AboveMaximum { setting, value, max } => {
+                write!(f, "{setting} of {value} is above the maximum of {max}")
+            }
         }
     }
 }

@@ -229,8 +229,8 @@ mod sync;
 pub mod tokio;
 
 pub use config::{
-    Builder, DEFAULT_CEILING_FACTOR, DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_REQUEST, DEFAULT_TIERS, MAX_TIER_SIZE,
-    MAX_TIERS, default_global_queue, default_thread_cache,
+    Builder, DEFAULT_CEILING_FACTOR, DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_REQUEST, DEFAULT_TIERS, MAX_CEILING,
+    MAX_GLOBAL_QUEUE, MAX_THREAD_CACHE, MAX_TIER_SIZE, MAX_TIERS, default_global_queue, default_thread_cache,
 };
 pub use error::{ConfigError, GetError};
 pub use guard::PooledBuf;

@@ -228,3 +228,25 @@ fn retained_bytes_match_the_live_heap() {
     pool.trim();
     assert!(held_since(base) <= slack, "trim gives the buffers back: {}", held_since(base));
 }
+
+/// What `Builder::build` documents that it preallocates.
+#[test]
+fn building_preallocates_what_the_docs_say() {
+    let _serial = serial();
+    let base = counting::live();
+    let pool = BufPool::new();
+    let defaults = held_since(base);
+    assert!((190 << 10..=230 << 10).contains(&defaults), "defaults: {defaults} bytes, documented as about 200 KiB");
+    drop(pool);
+    let base = counting::live();
+    let tiers: Vec<usize> = (0..16).map(|i| 1024 << i).collect();
+    let pool = BufPool::builder()
+        .tiers(&tiers)
+        .thread_cache(&[tierpool::MAX_THREAD_CACHE; 16])
+        .global_queue(&[tierpool::MAX_GLOBAL_QUEUE; 16])
+        .build()
+        .unwrap();
+    let maxima = held_since(base);
+    assert!(maxima <= 33 << 20, "maxima: {maxima} bytes, documented as 32 MiB plus the spare queues");
+    drop(pool);
+}

@@ -55,3 +55,69 @@ fn debug_shows_configuration_and_never_contents() {
     let shown = format!("{buf:?}");
     assert_eq!(shown, "PooledBuf { tier: Some(4096), len: 16, capacity: 4096 }");
 }
+
+/// Each absurd setting, and the error it must give.
+fn absurd() -> Vec<(tierpool::Builder, ConfigError)> {
+    use tierpool::{MAX_CEILING, MAX_GLOBAL_QUEUE, MAX_THREAD_CACHE};
+    let b = BufPool::builder;
+    let above = |setting, value, max| ConfigError::AboveMaximum { setting, value, max };
+    vec![
+        (b().global_queue(&[usize::MAX, 8, 8]), above("global_queue", usize::MAX, MAX_GLOBAL_QUEUE)),
+        (b().global_queue(&[1 << 44, 8, 8]), above("global_queue", 1 << 44, MAX_GLOBAL_QUEUE)),
+        (b().global_queue(&[100_000_000, 8, 8]), above("global_queue", 100_000_000, MAX_GLOBAL_QUEUE)),
+        (b().thread_cache(&[usize::MAX, 8, 8]), above("thread_cache", usize::MAX, MAX_THREAD_CACHE)),
+        (b().thread_cache(&[8, 1 << 44, 8]), above("thread_cache", 1 << 44, MAX_THREAD_CACHE)),
+        (b().ceiling_factor(usize::MAX), above("ceiling", usize::MAX, MAX_CEILING)),
+        (b().ceilings(&[4096, 65536, usize::MAX]), above("ceiling", usize::MAX, MAX_CEILING)),
+    ]
+}
+
+#[test]
+fn absurd_settings_are_config_errors_that_name_setting_value_and_limit() {
+    for (builder, expected) in absurd() {
+        let error = err(builder);
+        assert_eq!(error, expected);
+        let ConfigError::AboveMaximum { setting, value, max } = error else { unreachable!() };
+        let shown = error.to_string();
+        for part in [setting.to_owned(), value.to_string(), max.to_string()] {
+            assert!(shown.contains(&part), "{shown:?} does not name {part}");
+        }
+    }
+}
+
+#[test]
+fn the_maxima_themselves_build() {
+    use tierpool::{MAX_GLOBAL_QUEUE, MAX_THREAD_CACHE};
+    let pool = BufPool::builder()
+        .tiers(&[4096])
+        .thread_cache(&[MAX_THREAD_CACHE])
+        .global_queue(&[MAX_GLOBAL_QUEUE])
+        .ceiling_factor(4)
+        .build()
+        .unwrap();
+    drop(pool.get(1)); // registers this thread's cache at its largest
+}
+
+/// The aborts were process-wide (`capacity overflow` inside an allocation),
+/// so this runs the absurd builds in a child process and checks that it
+/// exits normally.
+#[test]
+#[cfg_attr(miri, ignore = "Miri cannot spawn processes")]
+fn building_with_absurd_settings_never_aborts_the_process() {
+    const CHILD: &str = "TIERPOOL_ABSURD_CHILD";
+    if std::env::var_os(CHILD).is_some() {
+        for (builder, expected) in absurd() {
+            assert_eq!(builder.build().unwrap_err(), expected);
+        }
+        return;
+    }
+    let me = std::env::current_exe().unwrap();
+    let out = std::process::Command::new(me)
+        .args(["--exact", "config::building_with_absurd_settings_never_aborts_the_process", "--test-threads=1"])
+        .env(CHILD, "1")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "the child failed ({:?}):\n{stdout}", out.status);
+    assert!(stdout.contains("1 passed"), "the child ran the builds:\n{stdout}");
+}
