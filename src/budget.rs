@@ -111,6 +111,18 @@ impl Credit {
         true
     }
 
+    /// Pays `cost` from credit already reserved, without touching the shared
+    /// budget; `false` if the credit is short (the caller then takes the
+    /// general path, [`spend`](Self::spend)).
+    #[inline]
+    pub(crate) fn spend_reserved(&mut self, cost: usize) -> bool {
+        let covered = self.bytes >= cost;
+        if covered {
+            self.bytes -= cost;
+        }
+        covered
+    }
+
     /// Takes back `bytes` of a buffer leaving the pool; returns credit above
     /// `2 × batch` to the budget.
     #[inline]

@@ -1,14 +1,15 @@
-//! Tier configuration: the [`Builder`], its defaults, and validation.
+//! Tier configuration: the [`Builder`], its defaults and limits, and
+//! validation.
 //!
 //! Every number that shapes a pool's defaults lives in this file, once. The
-//! builder collects settings; [`Builder::build`] validates them all in one
-//! place and produces a [`Config`] whose invariants the rest of the crate relies
-//! on without re-checking.
+//! builder collects settings; [`Builder::validate`] checks them all in one
+//! place and produces a [`Config`] whose invariants the rest of the crate
+//! relies on without re-checking. `Builder::build` (in `pool.rs`) builds the
+//! pool from it.
 
 use std::time::Duration;
 
 use crate::error::ConfigError;
-use crate::pool::BufPool;
 
 /// The default tier sizes: 4 KiB, 64 KiB and 1 MiB.
 ///
@@ -382,44 +383,9 @@ impl Builder {
         self
     }
 
-    /// Validates the settings and builds the pool.
-    ///
-    /// Building never aborts the process: every setting has a maximum, so
-    /// what is preallocated is bounded. At the defaults that is about 200 KiB
-    /// for the global queues' slots (4096 + 2048 + 128 slots of 32 bytes, plus
-    /// the spare-batch queues); at the maxima, at most 16 tiers ×
-    /// [`MAX_GLOBAL_QUEUE`] × 32 bytes = 32 MiB. Each thread that uses the
-    /// pool then allocates its cache's pointer slots (`thread_cache` × 8 bytes
-    /// per tier) on its first get or return.
-    ///
-    /// # Errors
-    ///
-    /// Returns the first [`ConfigError`] found:
-    /// - no tiers, or too many;
-    /// - a zero, unsorted, duplicate or oversized tier;
-    /// - a ceiling below its size, or above [`MAX_CEILING`];
-    /// - a per-tier list of the wrong length;
-    /// - a zero global-queue capacity;
-    /// - a thread cache above [`MAX_THREAD_CACHE`], or a global queue above
-    ///   [`MAX_GLOBAL_QUEUE`];
-    /// - a `max_request` below the largest tier or above `isize::MAX`;
-    /// - a byte budget below the smallest tier;
-    /// - a zero idle timeout.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use tierpool::{BufPool, ConfigError};
-    ///
-    /// let err = BufPool::builder().tiers(&[8192, 4096]).build().unwrap_err();
-    /// assert_eq!(err, ConfigError::NotAscending { index: 1, size: 4096, previous: 8192 });
-    /// assert_eq!(err.to_string(), "tier 1 (4096 bytes) is smaller than tier 0 (8192 bytes): tiers must be sorted ascending");
-    /// ```
-    pub fn build(self) -> Result<BufPool, ConfigError> {
-        self.config().map(BufPool::from_config)
-    }
-
-    pub(crate) fn config(self) -> Result<Config, ConfigError> {
+    /// Checks every setting; the first problem found is the error (see
+    /// `Builder::build` for the list).
+    pub(crate) fn validate(self) -> Result<Config, ConfigError> {
         let tiers = self.tiers;
         if tiers.is_empty() {
             return Err(ConfigError::NoTiers);
@@ -583,7 +549,7 @@ mod tests {
     use super::*;
 
     fn config() -> Config {
-        Builder::new().config().unwrap()
+        Builder::new().validate().unwrap()
     }
 
     #[test]

@@ -5,10 +5,8 @@
 //! half of a full magazine, a refill brings back one batch. As in Bonwick and
 //! Adams' magazine depot, a batch crosses as **one unit**: the buffers travel
 //! in a `Vec` that is pushed onto, or popped from, a
-//! `crossbeam_queue::ArrayQueue` with a single compare-and-swap. Per-buffer
-//! queue operations were measured at about 60 ns per buffer round trip on a
-//! working set beyond the thread cache (`held`, k = 64 at 64 KiB), which is
-//! what this amortises.
+//! `crossbeam_queue::ArrayQueue` with a single compare-and-swap, instead of
+//! one per buffer (docs/design.md has the measurement).
 //!
 //! The batch vectors themselves are recycled through a second queue of
 //! spares, so once warm a spill or refill allocates nothing. Both queues
@@ -18,14 +16,14 @@
 
 use crossbeam_queue::ArrayQueue;
 
-use crate::recycle::Pooled;
+use crate::buffer::Pooled;
 use crate::sync::{AtomicUsize, Ordering::Relaxed};
 
 /// The global depot of one tier.
 ///
 /// Invariants:
-/// - every buffer in `full` satisfies the pooled-buffer invariants of
-///   `recycle` for this tier;
+/// - every buffer in `full` keeps the pooled-buffer invariants
+///   (`buffer.rs`) for this tier;
 /// - every batch in `full` holds between 1 and `batch` buffers, oldest batch
 ///   at the head;
 /// - `buffers <= limit`, and `buffers` and `bytes` never under-count what
@@ -124,15 +122,16 @@ impl Depot {
         Some(buf)
     }
 
-    /// Moves one batch (up to `batch` buffers) into `into`, which must have
-    /// room for that many without growing.
-    pub(crate) fn pop_batch(&self, into: &mut Vec<Pooled>) {
-        let Some(mut batch) = self.full.pop() else { return };
-        debug_assert!(into.capacity() - into.len() >= batch.len(), "a refill must not allocate");
+    /// Takes one batch (up to `batch` buffers) and hands its buffers to
+    /// `take`; `None` if the depot is empty.
+    pub(crate) fn pop_batch<R>(&self, take: impl FnOnce(std::vec::Drain<'_, Pooled>) -> R) -> Option<R> {
+        let mut batch = self.full.pop()?;
         let bytes = batch.iter().map(|b| b.capacity()).sum();
         self.taken(batch.len(), bytes);
-        into.append(&mut batch);
+        let r = take(batch.drain(..));
+        batch.clear(); // whatever `take` left is dropped
         self.recycle(batch);
+        Some(r)
     }
 
     /// Drops every buffer; returns how many, and their bytes.
@@ -222,7 +221,10 @@ impl Depot {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::recycle::new_pooled;
+
+    fn new_pooled(capacity: usize) -> Pooled {
+        crate::buffer::allocate(capacity, false).unwrap()
+    }
 
     #[test]
     fn batches_keep_order_count_and_limit() {
@@ -234,8 +236,7 @@ mod tests {
         let (dropped, bytes) = depot.push_batch((0..3).map(|_| new_pooled(32)), 96);
         assert_eq!((dropped, bytes), (1, 32));
         assert_eq!(depot.level(), (5, 112));
-        let mut into = Vec::with_capacity(4);
-        depot.pop_batch(&mut into);
+        let into: Vec<Pooled> = depot.pop_batch(|b| b.collect()).unwrap();
         assert_eq!(into.len(), 2, "one batch of the first push");
         assert_eq!(depot.level(), (3, 80));
         assert!(depot.pop().is_some());
@@ -258,10 +259,9 @@ mod tests {
     fn spills_reuse_batch_vectors() {
         let depot = Depot::new(4, 2);
         depot.push_batch((0..2).map(|_| new_pooled(8)), 16);
-        let mut into = Vec::with_capacity(2);
-        depot.pop_batch(&mut into);
+        let into: Vec<Pooled> = depot.pop_batch(|b| b.collect()).unwrap();
         assert_eq!(depot.spare.len(), 1, "the emptied batch vector is kept");
-        depot.push_batch(into.drain(..), 16);
+        depot.push_batch(into.into_iter(), 16);
         assert_eq!(depot.spare.len(), 0, "and taken by the next spill");
     }
 }

@@ -5,19 +5,20 @@ use core::ops::{Deref, DerefMut};
 
 use bytes::{Bytes, BytesMut};
 
+use crate::buffer::{Origin, Pooled};
+use crate::engine::Engine;
 use crate::local;
-use crate::pool::BufPool;
-use crate::recycle::{self, Origin, Pooled};
+use crate::recycle;
 use crate::stats::Event;
 use crate::sync::Arc;
 
-/// A [`BytesMut`] on loan from a [`BufPool`]; it goes back to the pool when
-/// dropped.
+/// A [`BytesMut`] on loan from a [`BufPool`](crate::BufPool); it goes back to
+/// the pool when dropped.
 ///
 /// It dereferences to `BytesMut`, so every `BytesMut` method works on it,
 /// including those that grow, split, advance or replace the storage. On drop
-/// the buffer is cleared and classified by its real capacity: pooled in the
-/// tier it now fits, or discarded if it grew past every ceiling or its
+/// the buffer is cleared and classified by its real allocation: pooled in
+/// the tier it now fits, or discarded if it grew past every ceiling or its
 /// storage is still shared (see the crate docs, *Returning buffers*).
 ///
 /// Dropping the guard is the only way to return a buffer, so a buffer cannot
@@ -35,32 +36,34 @@ use crate::sync::Arc;
 /// ```
 #[must_use = "dropping a PooledBuf returns it to the pool at once"]
 pub struct PooledBuf<'a> {
-    /// The buffer in its box (see `recycle::Pooled`): moving a guard, or
-    /// handing it back, moves one pointer. `None` only once the guard has
-    /// ended (dropped, detached).
+    /// The buffer in its box (`buffer::Pooled`): moving a guard, or handing
+    /// it back, moves one pointer. `None` only once the guard has ended.
     buf: Option<Pooled>,
-    /// Whether anything outside the guard's own methods could have reached
-    /// the storage mutably (`DerefMut`), or one of those methods may have
-    /// grown it. While `false`, the storage is exactly the whole, unique
-    /// allocation the pool handed out, and only its length has changed: the
-    /// return path's fast path relies on this (see `recycle::give_back`).
-    exposed: bool,
-    origin: Origin,
     pool: PoolRef<'a>,
+    origin: Origin,
+    /// The buffer was standard when handed out (capacity exactly its tier's
+    /// size), and nothing outside the guard's own methods could have reached
+    /// the storage mutably (`DerefMut`), nor did one of those methods need
+    /// more than the spare capacity. While `true`, the storage is exactly the
+    /// whole, unique allocation the pool handed out, and only its length has
+    /// changed: the return path's fast path relies on this
+    /// (`recycle::give_back`).
+    pristine: bool,
 }
 
-/// How a guard reaches its pool: borrowed (free) or owned (one refcount).
+/// How a guard reaches its pool: borrowed (free) or owned (one reference
+/// count, taken by `get_owned`).
 pub(crate) enum PoolRef<'a> {
-    Borrowed(&'a BufPool),
-    Owned(Arc<BufPool>),
+    Borrowed(&'a Engine),
+    Owned(Arc<Engine>),
 }
 
 impl PoolRef<'_> {
     #[inline]
-    fn get(&self) -> &BufPool {
+    fn engine(&self) -> &Engine {
         match self {
-            PoolRef::Borrowed(pool) => pool,
-            PoolRef::Owned(pool) => pool,
+            PoolRef::Borrowed(engine) => engine,
+            PoolRef::Owned(engine) => engine,
         }
     }
 }
@@ -68,26 +71,10 @@ impl PoolRef<'_> {
 // === impl PooledBuf ===
 
 impl<'a> PooledBuf<'a> {
+    /// A guard for `buf`; `standard` if it was handed out standard.
     #[inline]
-    pub(crate) fn new(buf: Pooled, origin: Origin, pool: PoolRef<'a>) -> Self {
-        Self { buf: Some(buf), exposed: false, origin, pool }
-    }
-
-    /// The buffer, for a write of at most `additional` more bytes by the
-    /// guard's own methods. With that much spare capacity, `BytesMut` writes
-    /// in place: it neither reallocates nor shares the storage, so the guard
-    /// stays unexposed. Otherwise the write may reallocate, and the guard
-    /// counts as exposed.
-    #[inline]
-    pub(crate) fn writable(&mut self, additional: usize) -> &mut BytesMut {
-        let buf = match &mut self.buf {
-            Some(buf) => buf,
-            None => ended(),
-        };
-        if additional > buf.capacity() - buf.len() {
-            self.exposed = true;
-        }
-        buf
+    pub(crate) fn new(buf: Pooled, origin: Origin, standard: bool, pool: PoolRef<'a>) -> Self {
+        Self { buf: Some(buf), pool, origin, pristine: standard }
     }
 
     /// The buffer; present for the guard's whole life.
@@ -107,9 +94,25 @@ impl<'a> PooledBuf<'a> {
         }
     }
 
+    /// The buffer, for a write of at most `additional` more bytes by the
+    /// guard's own methods. With that much spare capacity, `BytesMut` writes
+    /// in place: it neither reallocates nor shares the storage, so the guard
+    /// stays pristine. Otherwise the write may reallocate, and it does not.
     #[inline]
-    fn pool(&self) -> &BufPool {
-        self.pool.get()
+    pub(crate) fn writable(&mut self, additional: usize) -> &mut BytesMut {
+        let buf = match &mut self.buf {
+            Some(buf) => buf,
+            None => ended(),
+        };
+        if additional > buf.capacity() - buf.len() {
+            self.pristine = false;
+        }
+        buf
+    }
+
+    #[inline]
+    fn engine(&self) -> &Engine {
+        self.pool.engine()
     }
 
     /// Copies the contents out into an exact-size [`Bytes`] and returns the
@@ -149,8 +152,7 @@ impl<'a> PooledBuf<'a> {
     /// ```
     #[must_use = "detach returns the buffer"]
     pub fn detach(mut self) -> BytesMut {
-        let inner = self.pool().inner();
-        local::count(inner, self.origin.stats_index(inner), Event::Detached);
+        local::count(self.engine(), self.origin, Event::Detached);
         match self.buf.take() {
             Some(buf) => *buf,
             None => ended(),
@@ -170,13 +172,11 @@ impl<'a> PooledBuf<'a> {
     #[must_use]
     pub fn tier_size(&self) -> Option<usize> {
         match self.origin {
-            Origin::Tier(t) => Some(self.pool().tier_sizes()[t]),
+            Origin::Tier(t) => Some(self.engine().config().sizes[t.index()]),
             Origin::Oversize => None,
         }
     }
-}
 
-impl PooledBuf<'_> {
     /// The ceiling of the tier this buffer was handed out from: the largest
     /// capacity it may grow to and still be pooled in that tier. `None` for
     /// an oversize buffer. (A buffer that grows past it may still be pooled
@@ -192,7 +192,7 @@ impl PooledBuf<'_> {
     #[must_use]
     pub fn ceiling(&self) -> Option<usize> {
         match self.origin {
-            Origin::Tier(t) => Some(self.pool().ceilings()[t]),
+            Origin::Tier(t) => Some(self.engine().config().ceilings[t.index()]),
             Origin::Oversize => None,
         }
     }
@@ -206,7 +206,7 @@ impl PooledBuf<'static> {
     /// Costs one small allocation (the owner box of `Bytes::from_owner`).
     /// Until the last clone drops, the whole buffer stays out of the pool, so
     /// prefer [`freeze`](PooledBuf::freeze) for small payloads that may live
-    /// long. Only `'static` guards (from [`BufPool::get_owned`],
+    /// long. Only `'static` guards (from [`BufPool::get_owned`](crate::BufPool::get_owned),
     /// [`global`](crate::global) or [`get`](crate::get)) can do this.
     ///
     /// # Examples
@@ -228,22 +228,12 @@ impl PooledBuf<'static> {
     }
 }
 
-impl Origin {
-    /// The stats row of this origin: its tier, or the oversize row.
-    fn stats_index(self, inner: &crate::pool::Inner) -> usize {
-        match self {
-            Origin::Tier(t) => t,
-            Origin::Oversize => inner.config.tiers(),
-        }
-    }
-}
-
 impl Drop for PooledBuf<'_> {
     #[inline(always)]
     fn drop(&mut self) {
         // `None` after `detach`, which moved the buffer out already.
         if let Some(buf) = self.buf.take() {
-            recycle::give_back(self.pool.get().inner(), self.origin, buf, self.exposed);
+            recycle::give_back(self.pool.engine(), self.origin, buf, self.pristine);
         }
     }
 }
@@ -272,7 +262,7 @@ impl Deref for PooledBuf<'_> {
 impl DerefMut for PooledBuf<'_> {
     #[inline]
     fn deref_mut(&mut self) -> &mut BytesMut {
-        self.exposed = true;
+        self.pristine = false;
         self.buf_mut()
     }
 }
@@ -284,6 +274,8 @@ impl AsRef<[u8]> for PooledBuf<'_> {
     }
 }
 
+/// A mutable slice cannot grow or share the storage: the guard stays
+/// pristine.
 impl AsMut<[u8]> for PooledBuf<'_> {
     #[inline]
     fn as_mut(&mut self) -> &mut [u8] {
@@ -326,9 +318,9 @@ mod tests {
         let _ = buf.chunk_mut();
         buf.put_bytes(6, spare); // exactly fills it
         assert_eq!((buf.len(), buf.capacity()), (4096, 4096));
-        assert!(!buf.exposed, "no write needed more than the spare capacity");
+        assert!(buf.pristine, "no write needed more than the spare capacity");
         let _ = buf.len(); // `Deref` reads are never exposure
-        assert!(!buf.exposed);
+        assert!(buf.pristine);
     }
 
     #[test]
@@ -350,7 +342,7 @@ mod tests {
         for (what, write) in writes {
             let mut buf = pool.get(4096);
             write(&mut buf);
-            assert!(buf.exposed, "{what}");
+            assert!(!buf.pristine, "{what}");
         }
     }
 
@@ -359,10 +351,10 @@ mod tests {
         let pool = BufPool::new();
         let mut buf = pool.get(10);
         buf.advance(0); // `Buf` is `BytesMut`'s, reached through `DerefMut`
-        assert!(buf.exposed);
+        assert!(!buf.pristine);
         let mut buf = pool.get(10);
         let inner: &mut bytes::BytesMut = &mut buf;
         inner.clear();
-        assert!(buf.exposed);
+        assert!(!buf.pristine);
     }
 }

@@ -213,18 +213,23 @@
     clippy::undocumented_unsafe_blocks
 )]
 
+// The layers, each importing only from those above it in this list.
 mod budget;
-mod config;
+mod buffer; // the pooled buffer and its invariants
+mod config; // settings, limits, validation
 mod decay;
-mod depot;
+mod depot; // the global level of one tier
+mod engine; // one pool's shared state
 mod error;
+mod global;
 mod guard;
 mod impls;
-mod local;
-mod pool;
-mod recycle;
+mod local; // thread caches: TLS, slots, fast paths
+mod magazine; // a thread's cache for one tier
+mod pool; // the public façade
+mod recycle; // the return path
 mod stats;
-mod sync;
+mod sync; // std or loom primitives
 #[cfg(feature = "tokio")]
 pub mod tokio;
 
@@ -233,6 +238,7 @@ pub use config::{
     MAX_GLOBAL_QUEUE, MAX_THREAD_CACHE, MAX_TIER_SIZE, MAX_TIERS, default_global_queue, default_thread_cache,
 };
 pub use error::{ConfigError, GetError};
+pub use global::{get, global};
 pub use guard::PooledBuf;
-pub use pool::{BufPool, get, global};
+pub use pool::BufPool;
 pub use stats::{Discards, OversizeStats, Stats, TierStats};

@@ -1,26 +1,21 @@
-//! The public pool: [`BufPool`], the global pool, and the get path.
+//! The public pool: [`BufPool`], a façade over the engine, and the get path.
 //!
 //! ```text
-//! get(n) ─► tier for n ─┬─► thread cache ─► (empty) refill half from global queue ─► (empty) allocate
+//! get(n) ─► tier for n ─┬─► thread cache ─► (empty) refill from the global depot ─► (empty) allocate
 //!                       └─► above the largest tier: allocate exactly n, unpooled
 //! ```
 
-use std::sync::OnceLock;
-
-use bytes::BytesMut;
-
-use crate::budget::Budget;
-use crate::config::{Builder, Config};
-use crate::decay::{Clock, Epochs};
-use crate::depot::Depot;
-use crate::error::GetError;
+use crate::buffer::{Origin, Pooled};
+use crate::config::Builder;
+use crate::engine::Engine;
+use crate::error::{ConfigError, GetError};
 use crate::guard::{PoolRef, PooledBuf};
 use crate::local;
-use crate::recycle::{self, Origin, Pooled};
-use crate::stats::{Event, Stats, ThreadStats, Totals};
-use crate::sync::{Arc, AtomicU64, Mutex, MutexGuard, Ordering::Relaxed, Weak};
+use crate::recycle::{self, Admitted, Entry};
+use crate::stats::Stats;
+use crate::sync::Arc;
 
-/// A pool of [`BytesMut`] buffers in size classes (tiers).
+/// A pool of [`BytesMut`](bytes::BytesMut) buffers in size classes (tiers).
 ///
 /// [`get`](BufPool::get) hands out an empty buffer from the smallest tier that
 /// fits; the returned [`PooledBuf`] guard goes back to the pool when dropped.
@@ -40,82 +35,45 @@ use crate::sync::{Arc, AtomicU64, Mutex, MutexGuard, Ordering::Relaxed, Weak};
 /// assert_eq!(&frozen[..], b"hello");
 /// ```
 pub struct BufPool {
-    inner: Arc<Inner>,
+    engine: Arc<Engine>,
 }
 
-/// The shared state of a pool. Hot-path reads (`id`, `epochs`, `config`,
-/// `budget`'s presence, `depots`) are of fields that only construction, `trim`
-/// and the once-per-interval decay tick write.
-pub(crate) struct Inner {
-    /// Unique among all pools ever created in this process.
-    pub(crate) id: u64,
-    /// `trim` generations and decay epochs (see `decay::Epochs`). A thread
-    /// cache that saw older epochs catches up on its next use.
-    epochs: AtomicU64,
-    pub(crate) config: Config,
-    /// The byte budget, if any; `None` does no accounting at all.
-    pub(crate) budget: Option<Budget>,
-    clock: Clock,
-    /// One global queue per tier.
-    pub(crate) depots: Box<[Depot]>,
-    /// Counters for the paths that have no thread cache (TLS teardown,
-    /// `trim`); updated with `fetch_add`.
-    pub(crate) shared_stats: ThreadStats,
-    /// Lets a thread cache hold the pool weakly, to flush at thread exit.
-    pub(crate) weak_self: Weak<Inner>,
-    registry: Mutex<Registry>,
-}
-
-/// Every live thread's counters, and what exited threads left behind.
-pub(crate) struct Registry {
-    pub(crate) live: Vec<Arc<ThreadStats>>,
-    pub(crate) retired: Totals,
-}
-
-static NEXT_ID: AtomicU64 = AtomicU64::new(0);
-
-impl Inner {
-    /// The registry, even if a thread panicked while holding it: it holds
-    /// only counters, which stay valid.
-    pub(crate) fn registry(&self) -> MutexGuard<'_, Registry> {
-        self.registry.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
-
-    #[inline]
-    pub(crate) fn epochs(&self) -> Epochs {
-        Epochs(self.epochs.load(Relaxed))
-    }
-
-    /// Checks the decay clock; if an interval has elapsed, starts a new
-    /// epoch and reaps the global queues. Thread caches reap themselves when
-    /// they see the new epoch.
-    #[cold]
-    pub(crate) fn tick(&self) {
-        if !self.clock.tick_due() {
-            return;
-        }
-        self.epochs.fetch_add(1, Relaxed);
-        for (tier, depot) in self.depots.iter().enumerate() {
-            let (buffers, bytes) = depot.reap();
-            self.refund_shared(bytes);
-            self.shared_stats.add(tier, Event::Decayed, buffers);
-        }
-    }
-
-    /// Pays for a buffer entering the pool on a path without a thread cache.
-    pub(crate) fn spend_shared(&self, cost: usize) -> bool {
-        match &self.budget {
-            None => true,
-            Some(budget) => budget.reserve_exact(cost),
-        }
-    }
-
-    /// Gives back the bytes of buffers that left the pool on a path without
-    /// a thread cache.
-    pub(crate) fn refund_shared(&self, bytes: usize) {
-        if let Some(budget) = &self.budget {
-            budget.release(bytes);
-        }
+impl Builder {
+    /// Validates the settings and builds the pool.
+    ///
+    /// Building never aborts the process: every setting has a maximum, so
+    /// what is preallocated is bounded. At the defaults that is about 200 KiB
+    /// for the global queues' slots (4096 + 2048 + 128 slots of 32 bytes, plus
+    /// the spare-batch queues); at the maxima, at most 16 tiers ×
+    /// [`MAX_GLOBAL_QUEUE`] × 32 bytes = 32 MiB. Each thread that uses the
+    /// pool then allocates its cache's pointer slots (`thread_cache` × 8 bytes
+    /// per tier) on its first get or return.
+    ///
+    /// # Errors
+    ///
+    /// Returns the first [`ConfigError`] found:
+    /// - no tiers, or too many;
+    /// - a zero, unsorted, duplicate or oversized tier;
+    /// - a ceiling below its size, or above [`MAX_CEILING`];
+    /// - a per-tier list of the wrong length;
+    /// - a zero global-queue capacity;
+    /// - a thread cache above [`MAX_THREAD_CACHE`], or a global queue above
+    ///   [`MAX_GLOBAL_QUEUE`];
+    /// - a `max_request` below the largest tier or above `isize::MAX`;
+    /// - a byte budget below the smallest tier;
+    /// - a zero idle timeout.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use tierpool::{BufPool, ConfigError};
+    ///
+    /// let err = BufPool::builder().tiers(&[8192, 4096]).build().unwrap_err();
+    /// assert_eq!(err, ConfigError::NotAscending { index: 1, size: 4096, previous: 8192 });
+    /// assert_eq!(err.to_string(), "tier 1 (4096 bytes) is smaller than tier 0 (8192 bytes): tiers must be sorted ascending");
+    /// ```
+    pub fn build(self) -> Result<BufPool, ConfigError> {
+        self.validate().map(|config| BufPool { engine: Engine::new(config) })
     }
 }
 
@@ -150,23 +108,6 @@ impl BufPool {
         Builder::new()
     }
 
-    pub(crate) fn from_config(config: Config) -> Self {
-        let depots = (config.global_queue.iter().enumerate()).map(|(t, &c)| Depot::new(c, config.batch(t))).collect();
-        let tiers = config.tiers();
-        let inner = Arc::new_cyclic(|weak_self| Inner {
-            id: NEXT_ID.fetch_add(1, Relaxed),
-            epochs: AtomicU64::new(0),
-            budget: config.max_retained_bytes.map(Budget::new),
-            clock: Clock::new(config.idle_timeout),
-            depots,
-            shared_stats: ThreadStats::new(tiers),
-            weak_self: weak_self.clone(),
-            registry: Mutex::new(Registry { live: Vec::new(), retired: Totals::new(tiers) }),
-            config,
-        });
-        Self { inner }
-    }
-
     /// Hands out an empty buffer with `capacity() >= min_capacity`.
     ///
     /// It comes from the smallest tier whose size is at least `min_capacity`,
@@ -194,13 +135,9 @@ impl BufPool {
     #[inline(always)]
     #[track_caller]
     pub fn get(&self, min_capacity: usize) -> PooledBuf<'_> {
-        let inner = &*self.inner;
-        match inner.config.tier_for_request(min_capacity) {
-            Some(tier) => PooledBuf::new(local::take(inner, tier), Origin::Tier(tier), PoolRef::Borrowed(self)),
-            None => match self.take_oversize(min_capacity, false) {
-                Ok(buf) => PooledBuf::new(buf, Origin::Oversize, PoolRef::Borrowed(self)),
-                Err(err) => get_failed(err),
-            },
+        match self.checkout(min_capacity, false, PoolRef::Borrowed(&self.engine)) {
+            Ok(buf) => buf,
+            Err(err) => get_failed(err),
         }
     }
 
@@ -225,8 +162,7 @@ impl BufPool {
     /// ```
     #[inline]
     pub fn try_get(&self, min_capacity: usize) -> Result<PooledBuf<'_>, GetError> {
-        let (buf, origin) = self.try_take(min_capacity)?;
-        Ok(PooledBuf::new(buf, origin, PoolRef::Borrowed(self)))
+        self.checkout(min_capacity, true, PoolRef::Borrowed(&self.engine))
     }
 
     /// Like [`get`](BufPool::get), but the guard owns a reference to the pool,
@@ -253,14 +189,9 @@ impl BufPool {
     /// ```
     #[track_caller]
     pub fn get_owned(self: &Arc<Self>, min_capacity: usize) -> PooledBuf<'static> {
-        let inner = &*self.inner;
-        let owner = PoolRef::Owned(Arc::clone(self));
-        match inner.config.tier_for_request(min_capacity) {
-            Some(tier) => PooledBuf::new(local::take(inner, tier), Origin::Tier(tier), owner),
-            None => match self.take_oversize(min_capacity, false) {
-                Ok(buf) => PooledBuf::new(buf, Origin::Oversize, owner),
-                Err(err) => get_failed(err),
-            },
+        match self.checkout(min_capacity, false, PoolRef::Owned(Arc::clone(&self.engine))) {
+            Ok(buf) => buf,
+            Err(err) => get_failed(err),
         }
     }
 
@@ -278,36 +209,39 @@ impl BufPool {
     /// assert!(pool.try_get_owned(usize::MAX).is_err());
     /// ```
     pub fn try_get_owned(self: &Arc<Self>, min_capacity: usize) -> Result<PooledBuf<'static>, GetError> {
-        let (buf, origin) = self.try_take(min_capacity)?;
-        Ok(PooledBuf::new(buf, origin, PoolRef::Owned(Arc::clone(self))))
+        self.checkout(min_capacity, true, PoolRef::Owned(Arc::clone(&self.engine)))
     }
 
-    /// The fallible get path, for `try_get`: a miss allocates fallibly.
-    fn try_take(&self, n: usize) -> Result<(Pooled, Origin), GetError> {
-        let inner = &*self.inner;
-        let Some(tier) = inner.config.tier_for_request(n) else {
-            return Ok((self.take_oversize(n, true)?, Origin::Oversize));
+    /// The one get path behind `get`, `try_get`, `get_owned` and
+    /// `try_get_owned`, which differ only in `pool` and `fallible` (a miss
+    /// then allocates fallibly).
+    #[inline(always)]
+    fn checkout<'a>(&self, n: usize, fallible: bool, pool: PoolRef<'a>) -> Result<PooledBuf<'a>, GetError> {
+        let engine = &*self.engine;
+        let Some(tier) = engine.config().tier_for_request(n) else {
+            let buf = self.oversize(n, fallible)?;
+            return Ok(PooledBuf::new(buf, Origin::Oversize, false, pool));
         };
-        let buf = match local::take_cached(inner, tier) {
-            Some(buf) => buf,
-            None => {
-                let buf = Box::new(alloc(inner.config.sizes[tier], true)?);
-                local::count(inner, tier, Event::Miss);
-                buf
+        let (buf, standard) = if fallible {
+            match local::take_cached(engine, tier) {
+                Some(found) => found,
+                None => (local::miss(engine, Origin::tier(tier), engine.config().sizes[tier], true)?, true),
             }
+        } else {
+            local::take(engine, tier)
         };
-        Ok((buf, Origin::Tier(tier)))
+        Ok(PooledBuf::new(buf, Origin::tier(tier), standard, pool))
     }
 
+    /// An exact-size, unpooled buffer above the largest tier.
     #[cold]
-    fn take_oversize(&self, n: usize, fallible: bool) -> Result<Pooled, GetError> {
-        let inner = &*self.inner;
-        if n > inner.config.max_request {
-            return Err(GetError::TooLarge { requested: n, limit: inner.config.max_request });
+    fn oversize(&self, n: usize, fallible: bool) -> Result<Pooled, GetError> {
+        let engine = &*self.engine;
+        let limit = engine.config().max_request;
+        if n > limit {
+            return Err(GetError::TooLarge { requested: n, limit });
         }
-        let buf = Box::new(alloc(n, fallible)?);
-        local::count(inner, inner.config.tiers(), Event::Miss);
-        Ok(buf)
+        local::miss(engine, Origin::Oversize, n, fallible)
     }
 
     /// A snapshot of the pool's counters, summed over all threads.
@@ -327,20 +261,7 @@ impl BufPool {
     /// ```
     #[must_use]
     pub fn stats(&self) -> Stats {
-        let inner = &*self.inner;
-        let mut totals = {
-            let registry = inner.registry();
-            let mut totals = registry.retired.clone();
-            for thread in &registry.live {
-                thread.fold_into(&mut totals);
-            }
-            totals
-        };
-        inner.shared_stats.fold_into(&mut totals);
-        let depot: Vec<_> = inner.depots.iter().map(Depot::level).collect();
-        let mut stats = totals.snapshot(&inner.config.sizes, &inner.config.ceilings, &depot);
-        stats.max_retained_bytes = inner.budget.as_ref().map(Budget::limit);
-        stats
+        self.engine.snapshot()
     }
 
     /// Releases every buffer in the global queues and in the calling thread's
@@ -362,16 +283,7 @@ impl BufPool {
     /// assert_eq!(pool.stats().retained_bytes(), 0);
     /// ```
     pub fn trim(&self) -> usize {
-        let inner = &*self.inner;
-        let mut released = local::release(inner);
-        inner.epochs.fetch_add(Epochs::TRIM, Relaxed);
-        for (tier, depot) in inner.depots.iter().enumerate() {
-            let (buffers, bytes) = depot.drain();
-            released += bytes;
-            inner.refund_shared(bytes);
-            inner.shared_stats.add(tier, Event::Trimmed, buffers);
-        }
-        released
+        local::release(&self.engine) + self.engine.trim_depots()
     }
 
     /// Runs idle decay now: if the pool's idle interval has elapsed since the
@@ -399,8 +311,8 @@ impl BufPool {
     /// # Ok::<(), tierpool::ConfigError>(())
     /// ```
     pub fn decay(&self) {
-        self.inner.tick();
-        local::sync(&self.inner);
+        self.engine.tick();
+        local::sync(&self.engine);
     }
 
     /// The pool's idle interval, if idle decay is on.
@@ -412,7 +324,7 @@ impl BufPool {
     /// ```
     #[must_use]
     pub fn idle_timeout(&self) -> Option<std::time::Duration> {
-        self.inner.clock.interval()
+        self.engine.idle_timeout()
     }
 
     /// Allocates up to `count` buffers for the tier that serves
@@ -430,13 +342,13 @@ impl BufPool {
     /// assert_eq!(pool.stats().tiers[1].misses, 0);
     /// ```
     pub fn prefill(&self, min_capacity: usize, count: usize) -> usize {
-        let inner = &*self.inner;
-        let Some(tier) = inner.config.tier_for_request(min_capacity) else { return 0 };
-        let size = inner.config.sizes[tier];
+        let engine = &*self.engine;
+        let Some(tier) = engine.config().tier_for_request(min_capacity) else { return 0 };
+        let size = engine.config().sizes[tier];
         let mut added = 0;
-        while added < count && inner.spend_shared(size) {
-            if !inner.depots[tier].push(recycle::new_pooled(size)) {
-                inner.refund_shared(size);
+        while added < count {
+            let buf = Box::new(bytes::BytesMut::with_capacity(size));
+            if recycle::admit(engine, Entry::Prefill, tier, buf, true) != Admitted::Pooled {
                 break;
             }
             added += 1;
@@ -453,7 +365,7 @@ impl BufPool {
     /// ```
     #[must_use]
     pub fn tier_sizes(&self) -> &[usize] {
-        &self.inner.config.sizes
+        &self.engine.config().sizes
     }
 
     /// Each tier's ceiling: the largest real capacity pooled in that tier.
@@ -465,7 +377,7 @@ impl BufPool {
     /// ```
     #[must_use]
     pub fn ceilings(&self) -> &[usize] {
-        &self.inner.config.ceilings
+        &self.engine.config().ceilings
     }
 
     /// The largest request this pool serves.
@@ -477,11 +389,7 @@ impl BufPool {
     /// ```
     #[must_use]
     pub fn max_request(&self) -> usize {
-        self.inner.config.max_request
-    }
-
-    pub(crate) fn inner(&self) -> &Inner {
-        &self.inner
+        self.engine.config().max_request
     }
 }
 
@@ -493,77 +401,12 @@ impl Default for BufPool {
 
 impl core::fmt::Debug for BufPool {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        let c = &self.inner.config;
-        f.debug_struct("BufPool")
-            .field("tiers", &c.sizes)
-            .field("ceilings", &c.ceilings)
-            .field("thread_cache", &c.thread_cache)
-            .field("global_queue", &c.global_queue)
-            .field("max_request", &c.max_request)
-            .field("max_retained_bytes", &c.max_retained_bytes)
-            .field("idle_timeout", &c.idle_timeout)
-            .field("scrub_on_return", &c.scrub_on_return)
-            .finish_non_exhaustive()
+        self.engine.fmt(f)
     }
-}
-
-/// Allocates an empty buffer of `n` bytes; with `fallible`, reports
-/// allocator failure instead of aborting.
-///
-/// `bytes` has no fallible constructor, so the fallible path reserves a
-/// `Vec`, zero-fills it (a `Vec` with `len == capacity` converts to `Bytes`,
-/// then to `BytesMut`, without allocating), and clears it. The fill touches
-/// every page: `try_get`'s misses cost more than `get`'s.
-pub(crate) fn alloc(n: usize, fallible: bool) -> Result<BytesMut, GetError> {
-    if !fallible {
-        return Ok(BytesMut::with_capacity(n));
-    }
-    let mut storage = Vec::new();
-    storage.try_reserve_exact(n).map_err(|_| GetError::AllocFailed { requested: n })?;
-    storage.resize(storage.capacity(), 0);
-    let mut buf = BytesMut::from(bytes::Bytes::from(storage));
-    buf.clear();
-    Ok(buf)
 }
 
 #[cold]
 #[track_caller]
 fn get_failed(err: GetError) -> ! {
     panic!("tierpool: {err}; use try_get to handle this as an error")
-}
-
-/// The process-wide pool with default settings, built on first use.
-///
-/// Guards from it are `'static`, like those of
-/// [`get_owned`](BufPool::get_owned), with no reference count.
-///
-/// # Examples
-///
-/// ```
-/// let buf = tierpool::global().get(100);
-/// let shared = buf.into_shared(); // 'static guards can become zero-copy Bytes
-/// assert!(shared.is_empty());
-/// ```
-pub fn global() -> &'static BufPool {
-    static GLOBAL: OnceLock<BufPool> = OnceLock::new();
-    GLOBAL.get_or_init(BufPool::new)
-}
-
-/// Gets a buffer from the [`global`] pool: `tierpool::global().get(n)`.
-///
-/// # Panics
-///
-/// As [`BufPool::get`]: if `min_capacity` is above 1 GiB.
-///
-/// # Examples
-///
-/// ```
-/// let mut buf = tierpool::get(100);
-/// buf.extend_from_slice(b"hi");
-/// assert_eq!(buf.freeze(), "hi");
-/// ```
-#[inline]
-#[track_caller]
-pub fn get(min_capacity: usize) -> PooledBuf<'static> {
-    global().get(min_capacity)
 }

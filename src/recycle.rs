@@ -1,106 +1,161 @@
-//! The return path: what happens to a buffer when its guard ends.
+//! The return path: every buffer that enters the pool comes through here.
 //!
 //! ```text
-//! guard drops ─► normalise ─► classify by real capacity ─┬─► thread cache ─► (full) spill half ─► global queue ─► (full) drop
-//!                                                        └─► discard, counted by reason
+//!  guard drops ─┬─ pristine ─────────────────────────────────────────────┐
+//!               └─ otherwise ─► normalise ─► tier of the real allocation ─┤
+//!  BufPool::put ──────────────► normalise ─► tier of the real allocation ─┤
+//!                                   │ shared, too small, above ceiling    │
+//!                                   ▼                                     ▼
+//!                               discard, counted         admit: budget ─► thread cache ─(full)─► spill ─► depot ─(full)─► drop
 //! ```
 //!
-//! Invariants this file establishes for everything the pool holds:
-//! 1. **Empty.** A pooled buffer has `len() == 0`, so no byte of a previous
-//!    user is ever readable through the next user's `BytesMut` (stale data).
-//! 2. **Unique.** A pooled buffer shares its storage with no live `Bytes` or
-//!    `BytesMut`, so pool memory is never aliased (split-then-freeze).
-//! 3. **Whole.** A pooled buffer views its entire allocation from offset 0, so
-//!    `advance`, `split_to` and friends never shrink what the next user gets.
-//! 4. **Bounded.** A pooled buffer's real capacity is at least its tier's size
-//!    and at most its tier's ceiling (cap growth never pins memory forever).
-//! 5. **Scrubbed**, with `scrub_on_return`: every byte of its capacity is zero.
+//! What this file guarantees: a buffer enters the pool only through
+//! [`admit`], and only once it keeps every pooled-buffer invariant
+//! (`buffer.rs`): empty, unique, whole from offset 0 with `capacity()` equal
+//! to its allocation, within its tier's size and ceiling, scrubbed if asked.
 //!
-//! **The fast path** pools a guard's buffer without any check when the guard
-//! was never *exposed*: no `DerefMut`, and none of the guard's own writes
-//! needed more than the spare capacity (`PooledBuf::writable`). The storage is
-//! then the allocation the pool handed out, which held (1)–(4), and only its
-//! length changed. Every other return goes through [`normalise`], which finds
-//! the real allocation through `bytes`' public API and never trusts the view.
-//!
-//! `try_reclaim(n)` alone cannot do that: it reports success without a look
-//! at the storage when the view already has room, and on unique storage with
-//! room past the view it only raises `capacity()` to `n` (`bytes`'
-//! `reserve_inner`), so capacity after it is a lower bound, not the
-//! allocation.
+//! - **Pristine** guards skip the check. A guard is pristine when it was
+//!   handed a standard buffer (capacity exactly its tier's size) and its
+//!   storage was never *exposed*: no `DerefMut`, and none of the guard's own
+//!   writes needed more than the spare capacity (`PooledBuf::writable`).
+//!   The storage is then the allocation the pool handed out, which kept the
+//!   invariants, and only its length changed.
+//! - Every other buffer goes through [`normalise`], which finds the real
+//!   allocation through `bytes`' public API and never trusts the view.
+//!   `try_reclaim(n)` alone cannot: it reports success without a look at the
+//!   storage when the view already has room, and on unique storage with room
+//!   past the view it only raises `capacity()` to `n` (`bytes`'
+//!   `reserve_inner`), so capacity after it is a lower bound.
+//! - [`admit`] decides, for every path (a return, fast or not; an adopted
+//!   buffer; `prefill`; a thread without a cache), the budget, the counters,
+//!   and cache or depot. Its inlined prefix is the fast return.
 
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 
+use crate::buffer::{Origin, Pooled};
 use crate::config::{Config, Fit};
-use crate::local;
-use crate::pool::Inner;
+use crate::engine::Engine;
+use crate::local::{self, Via};
 use crate::stats::Event;
 
-/// A pooled buffer in its box. The box is allocated with the buffer and stays
-/// with it for life, so between a guard, a thread cache and a global queue
-/// only this one pointer moves, never the 32-byte `BytesMut`. (Copies of a
-/// `BytesMut` whose fields were just written in other widths stall store
-/// forwarding: a prototype loop of get + 64 B write + drop took 12.6 ns
-/// moving `BytesMut` and 4.0 ns moving `Box<BytesMut>`; see
-/// docs/benchmarks.md.)
-pub(crate) type Pooled = Box<BytesMut>;
-
-/// A new, empty buffer of `capacity` bytes in its box (a miss: two
-/// allocations, the buffer and its 32-byte box).
-pub(crate) fn new_pooled(capacity: usize) -> Pooled {
-    Box::new(BytesMut::with_capacity(capacity))
-}
-
-/// Where a guard's buffer came from, which decides how it goes back.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Origin {
-    /// Handed out by tier `usize`.
-    Tier(usize),
-    /// An exact-size buffer above the largest tier: never pooled.
-    Oversize,
-}
-
-/// Ends a guard: pools `buf` or discards it, and counts which.
-///
-/// Fast path: the guard was never `exposed`, so its storage is still the
-/// whole, unique allocation the pool handed out, of the capacity it had
-/// then (its tier's), and only its length changed; a scrub of its capacity
-/// covers the whole allocation. Every other return is checked in full by
-/// [`normalise`].
+/// Ends a guard: pools its buffer or discards it, and counts which.
 #[inline]
-pub(crate) fn give_back(inner: &Inner, origin: Origin, mut buf: Pooled, exposed: bool) {
+pub(crate) fn give_back(engine: &Engine, origin: Origin, mut buf: Pooled, pristine: bool) {
     if let Origin::Tier(from) = origin
-        && !exposed
+        && pristine
     {
-        scrub(&inner.config, &mut buf);
+        scrub(engine.config(), &mut buf);
         buf.clear();
-        return local::put(inner, from, buf);
+        let from = from.index();
+        admit(engine, Entry::Return { from }, from, buf, true);
+        return;
     }
-    give_back_slow(inner, origin, buf);
+    give_back_checked(engine, origin, buf);
 }
 
-/// Every return the fast path of [`give_back`] does not take.
+/// Every return that is not pristine.
 #[cold]
 #[inline(never)]
-fn give_back_slow(inner: &Inner, origin: Origin, mut buf: Pooled) {
+fn give_back_checked(engine: &Engine, origin: Origin, mut buf: Pooled) {
     let Origin::Tier(from) = origin else {
         drop(buf); // oversize: never pooled
-        return local::count(inner, inner.config.tiers(), Event::AboveCeiling);
+        return local::count(engine, Origin::Oversize, Event::AboveCeiling);
     };
-    match normalise(&mut buf).and_then(|capacity| tier_of(&inner.config, capacity)) {
+    match normalise(&mut buf).and_then(|capacity| tier_of(engine.config(), capacity)) {
         Ok(tier) => {
-            scrub(&inner.config, &mut buf);
-            local::put_slow(inner, from, tier, buf);
+            scrub(engine.config(), &mut buf);
+            let standard = buf.capacity() == engine.config().sizes[tier];
+            admit(engine, Entry::Return { from: from.index() }, tier, buf, standard);
         }
         Err(reason) => {
             drop(buf);
-            local::count(inner, from, reason);
+            local::count(engine, origin, reason);
         }
     }
 }
 
+/// Why a buffer enters the pool, which decides what is counted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Entry {
+    /// A guard handed out by tier `from` ended (counted there).
+    Return { from: usize },
+    /// `prefill` allocated it: not a return, not counted.
+    Prefill,
+}
+
+/// What became of a buffer offered to [`admit`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Admitted {
+    Pooled,
+    /// Refused by the byte budget, and dropped.
+    OverBudget,
+    /// Dropped by a full depot (itself, or others spilled to make room).
+    Full,
+}
+
+/// Pools `buf`, which keeps every pooled-buffer invariant, in `tier`: the one
+/// decision for every buffer entering the pool. `standard`: its capacity is
+/// exactly the tier's size.
+///
+/// Inlined is only its prefix for a standard return to the tier it came
+/// from: into this thread's magazine, with room and reserved credit, counted
+/// as a return ([`local::push_fast`]). Anything else, or when that finds no
+/// room, is [`admit_slow`].
+#[inline]
+pub(crate) fn admit(engine: &Engine, entry: Entry, tier: usize, buf: Pooled, standard: bool) -> Admitted {
+    let buf = match entry {
+        Entry::Return { from } if from == tier && standard => match local::push_fast(engine, tier, buf) {
+            Ok(()) => return Admitted::Pooled,
+            Err(buf) => buf,
+        },
+        _ => buf,
+    };
+    admit_slow(engine, entry, tier, buf)
+}
+
+/// [`admit`] through this thread's cache, or without one.
+#[cold]
+#[inline(never)]
+fn admit_slow(engine: &Engine, entry: Entry, tier: usize, buf: Pooled) -> Admitted {
+    if entry == Entry::Prefill {
+        return admit_via(engine, Via::Shared, entry, tier, Some(buf)); // documented: into the depot
+    }
+    let mut buf = Some(buf);
+    let via_cache = local::with_slot(engine, |slot| admit_via(engine, Via::Cache(slot), entry, tier, buf.take()));
+    match buf {
+        Some(buf) => admit_via(engine, Via::Shared, entry, tier, Some(buf)),
+        None => via_cache.unwrap_or(Admitted::Pooled),
+    }
+}
+
+/// The decision itself: budget, counters, then cache or depot.
+fn admit_via(engine: &Engine, mut via: Via<'_>, entry: Entry, tier: usize, buf: Option<Pooled>) -> Admitted {
+    let Some(buf) = buf else { return Admitted::Pooled };
+    let cost = buf.capacity();
+    if !via.spend(engine, cost) {
+        drop(buf);
+        if let Entry::Return { from } = entry {
+            via.count(engine, Origin::tier(from), Event::OverBudget, 1);
+        }
+        return Admitted::OverBudget;
+    }
+    if let Entry::Return { from } = entry {
+        via.count(engine, Origin::tier(from), Event::Returned, 1);
+        if from != tier {
+            via.count(engine, Origin::tier(from), Event::Retiered, 1);
+        }
+    }
+    let dropped = via.store(engine, tier, buf);
+    if dropped.buffers == 0 {
+        return Admitted::Pooled;
+    }
+    via.refund(engine, dropped.bytes);
+    via.count(engine, Origin::tier(tier), Event::GlobalFull, dropped.buffers);
+    Admitted::Full
+}
+
 /// With `scrub_on_return`, zeroes the whole capacity of a buffer about to be
-/// pooled. Its view is its whole allocation by then (unexposed, or
+/// pooled. Its view is its whole allocation by then (pristine, or
 /// normalised), so this reaches every byte: those hidden by `truncate`,
 /// skipped by `advance`, or split off and dropped past the view.
 #[inline]
@@ -178,7 +233,7 @@ mod tests {
     use crate::Builder;
 
     fn config() -> Config {
-        Builder::new().config().unwrap()
+        Builder::new().validate().unwrap()
     }
 
     fn classify(buf: &mut BytesMut) -> Result<usize, Event> {

@@ -1,0 +1,227 @@
+//! The engine behind a pool: its validated configuration and every piece of
+//! state that all threads share.
+//!
+//! ```text
+//!  BufPool ──Arc──► Engine
+//!                   ├─ config, budget, clock        read-mostly
+//!                   ├─ epochs                       one word: trim generations and decay epochs
+//!                   ├─ depots[tier]                 the global level (depot.rs)
+//!                   ├─ threads: ThreadLocal<stats>  one counter block per thread (stats/cells.rs)
+//!                   └─ shared: stats                the counters of paths without a thread cache
+//! ```
+//!
+//! The hot path reads `id`, `index`, `epochs` and the configuration, which
+//! only construction, `trim` and the once-per-interval decay tick write, so
+//! their line stays shared and clean in every core. Other modules change the
+//! engine only through its methods.
+//!
+//! Each thread's counter block is found through `thread_local::ThreadLocal`,
+//! which lets `stats()` walk every block and gives a block whose thread
+//! exited to the next thread that reuses the id: its counters are monotonic
+//! flows, so the new owner adding to them keeps every sum right (a thread's
+//! exit flush is counted in the shared block, see `local.rs`).
+
+use std::sync::OnceLock;
+
+use thread_local::ThreadLocal;
+
+use crate::budget::Budget;
+use crate::buffer::Origin;
+use crate::config::Config;
+use crate::decay::{Clock, Epochs};
+use crate::depot::Depot;
+use crate::stats::{Event, Stats, ThreadStats, Totals};
+use crate::sync::statics::{AtomicU64 as StaticU64, Mutex as StaticMutex};
+use crate::sync::{Arc, AtomicU64, Ordering::Relaxed, Weak};
+
+/// The shared state of one pool.
+pub(crate) struct Engine {
+    /// Unique among all engines ever created in this process.
+    id: u64,
+    /// Small and reused after the engine drops: where this engine's slot is
+    /// in each thread's registry (`local.rs`). `id` tells a reused index
+    /// from the engine's own.
+    index: usize,
+    /// `trim` generations and decay epochs (`decay::Epochs`). A thread cache
+    /// that saw older epochs catches up on its next use.
+    epochs: AtomicU64,
+    config: Config,
+    /// The byte budget, if any; `None` does no accounting at all.
+    budget: Option<Budget>,
+    clock: Clock,
+    /// One global depot per tier.
+    depots: Box<[Depot]>,
+    /// Every thread's counters.
+    threads: ThreadLocal<Arc<ThreadStats>>,
+    /// The counters of paths without a thread cache; updated with `fetch_add`.
+    shared: ThreadStats,
+    /// Lets a thread cache hold the engine weakly, to flush it at thread exit.
+    weak_self: Weak<Engine>,
+}
+
+static NEXT_ID: StaticU64 = StaticU64::new(0);
+
+/// Indices of dropped engines, for reuse, and the next fresh one.
+fn free_indices() -> &'static StaticMutex<(Vec<usize>, usize)> {
+    static FREE: OnceLock<StaticMutex<(Vec<usize>, usize)>> = OnceLock::new();
+    FREE.get_or_init(|| StaticMutex::new((Vec::new(), 0)))
+}
+
+fn take_index() -> usize {
+    let mut free = free_indices().lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    free.0.pop().unwrap_or_else(|| {
+        free.1 += 1;
+        free.1 - 1
+    })
+}
+
+impl Drop for Engine {
+    fn drop(&mut self) {
+        let mut free = free_indices().lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        free.0.push(self.index);
+    }
+}
+
+// === impl Engine ===
+
+impl Engine {
+    pub(crate) fn new(config: Config) -> Arc<Self> {
+        let depots = (config.global_queue.iter().enumerate()).map(|(t, &c)| Depot::new(c, config.batch(t))).collect();
+        let tiers = config.tiers();
+        Arc::new_cyclic(|weak_self| Engine {
+            id: NEXT_ID.fetch_add(1, Relaxed),
+            index: take_index(),
+            epochs: AtomicU64::new(0),
+            budget: config.max_retained_bytes.map(Budget::new),
+            clock: Clock::new(config.idle_timeout),
+            depots,
+            threads: ThreadLocal::new(),
+            shared: ThreadStats::new(tiers),
+            weak_self: weak_self.clone(),
+            config,
+        })
+    }
+
+    #[inline]
+    pub(crate) fn id(&self) -> u64 {
+        self.id
+    }
+
+    #[inline]
+    pub(crate) fn index(&self) -> usize {
+        self.index
+    }
+
+    #[inline]
+    pub(crate) fn config(&self) -> &Config {
+        &self.config
+    }
+
+    #[inline]
+    pub(crate) fn budget(&self) -> Option<&Budget> {
+        self.budget.as_ref()
+    }
+
+    #[inline]
+    pub(crate) fn epochs(&self) -> Epochs {
+        Epochs(self.epochs.load(Relaxed))
+    }
+
+    #[inline]
+    pub(crate) fn depot(&self, tier: usize) -> &Depot {
+        &self.depots[tier]
+    }
+
+    pub(crate) fn weak(&self) -> Weak<Engine> {
+        self.weak_self.clone()
+    }
+
+    pub(crate) fn idle_timeout(&self) -> Option<std::time::Duration> {
+        self.clock.interval()
+    }
+
+    /// The calling thread's counter block: its own, or the one a thread that
+    /// exited left behind for its id.
+    pub(crate) fn thread_stats(&self) -> Arc<ThreadStats> {
+        Arc::clone(self.threads.get_or(|| Arc::new(ThreadStats::new(self.config.tiers()))))
+    }
+
+    /// Counts `n` events of `origin`'s row on the shared block, for the paths
+    /// without a thread cache.
+    pub(crate) fn count_shared(&self, origin: Origin, event: Event, n: u64) {
+        self.shared.row(origin).add(event, n);
+    }
+
+    /// Pays for a buffer entering the pool on a path without a thread cache.
+    pub(crate) fn spend_shared(&self, cost: usize) -> bool {
+        self.budget.as_ref().is_none_or(|budget| budget.reserve_exact(cost))
+    }
+
+    /// Gives back the bytes of buffers that left the pool on a path without
+    /// a thread cache.
+    pub(crate) fn refund_shared(&self, bytes: usize) {
+        if let Some(budget) = &self.budget {
+            budget.release(bytes);
+        }
+    }
+
+    /// Checks the decay clock; if an interval has elapsed, starts a new
+    /// epoch and reaps the global queues. Thread caches reap themselves when
+    /// they see the new epoch.
+    #[cold]
+    pub(crate) fn tick(&self) {
+        if !self.clock.tick_due() {
+            return;
+        }
+        self.epochs.fetch_add(1, Relaxed);
+        for (tier, depot) in self.depots.iter().enumerate() {
+            let (buffers, bytes) = depot.reap();
+            self.refund_shared(bytes);
+            self.count_shared(Origin::tier(tier), Event::Decayed, buffers);
+        }
+    }
+
+    /// Starts a new `trim` generation, so every thread releases its cache on
+    /// its next use, and releases the global queues now; returns the bytes
+    /// released.
+    pub(crate) fn trim_depots(&self) -> usize {
+        self.epochs.fetch_add(Epochs::TRIM, Relaxed);
+        let mut released = 0;
+        for (tier, depot) in self.depots.iter().enumerate() {
+            let (buffers, bytes) = depot.drain();
+            released += bytes;
+            self.refund_shared(bytes);
+            self.count_shared(Origin::tier(tier), Event::Trimmed, buffers);
+        }
+        released
+    }
+
+    /// A snapshot of every counter block and depot.
+    pub(crate) fn snapshot(&self) -> Stats {
+        let mut totals = Totals::new(self.config.tiers());
+        for block in self.threads.iter() {
+            totals.add_thread(block);
+        }
+        totals.add_shared(&self.shared);
+        let depot: Vec<_> = self.depots.iter().map(Depot::level).collect();
+        let mut stats = totals.snapshot(&self.config.sizes, &self.config.ceilings, &depot);
+        stats.max_retained_bytes = self.budget.as_ref().map(Budget::limit);
+        stats
+    }
+}
+
+impl core::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        let c = &self.config;
+        f.debug_struct("BufPool")
+            .field("tiers", &c.sizes)
+            .field("ceilings", &c.ceilings)
+            .field("thread_cache", &c.thread_cache)
+            .field("global_queue", &c.global_queue)
+            .field("max_request", &c.max_request)
+            .field("max_retained_bytes", &c.max_retained_bytes)
+            .field("idle_timeout", &c.idle_timeout)
+            .field("scrub_on_return", &c.scrub_on_return)
+            .finish_non_exhaustive()
+    }
+}

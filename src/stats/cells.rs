@@ -1,0 +1,145 @@
+//! The counters behind [`Stats`](super::Stats): one block per thread per
+//! pool, plus one shared block per pool.
+//!
+//! A thread's block is written only by that thread, with a relaxed load and
+//! a store (no read-modify-write, so no locked instruction and no line
+//! bouncing); `stats()` reads it from anywhere. The pool's shared block is
+//! for the paths that have no thread cache (thread exit, TLS teardown,
+//! `trim`, `prefill`, the decay of the global queues) and is updated with
+//! `fetch_add` from any thread.
+//!
+//! Counters are monotonic flows. The hot path touches exactly one of them:
+//! a cache hit counts a [`FastPop`](Event::FastPop), a return into the cache
+//! a [`FastPush`](Event::FastPush). Everything else is derived when a
+//! snapshot is taken (`super::Totals::snapshot`): gets from hits, global hits
+//! and misses; a thread cache's level from what moved in and out of it.
+
+use crossbeam_utils::CachePadded;
+
+use crate::buffer::Origin;
+use crate::sync::{Arc, AtomicU64, Ordering::Relaxed};
+
+/// Something that happened to buffers of one tier, counted in that tier.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(usize)]
+pub(crate) enum Event {
+    /// A get served by this thread's cache, on the fast path.
+    FastPop,
+    /// A return pooled in this thread's cache, on the fast path (the tier it
+    /// came from, standard, never exposed).
+    FastPush,
+    /// A get served by this thread's cache on a slow path.
+    SlowPop,
+    /// A buffer entering this thread's cache on a slow path (a return that
+    /// was checked in full, an adoption), counted in the tier it entered.
+    SlowPush,
+    /// Buffers moved from the global queue into this thread's cache.
+    Refilled,
+    /// Buffers moved from this thread's cache to the global queue.
+    Spilled,
+    /// Bytes above their tier's size of the odd-sized buffers that entered,
+    /// and that left, this thread's cache.
+    ExtraIn,
+    ExtraOut,
+    /// Buffers of a thread cache moved to the global queue when its thread
+    /// exited (shared block only), and their bytes above the tier's size.
+    Exited,
+    ExitedExtra,
+    /// A get served from the global queue.
+    GlobalHit,
+    /// A get that allocated.
+    Miss,
+    /// A guard that ended with its buffer pooled, on a slow path (counted in
+    /// the tier it came from).
+    Returned,
+    /// Of those, the ones pooled in another tier.
+    Retiered,
+    /// A guard whose buffer's real capacity was above every ceiling.
+    AboveCeiling,
+    /// A guard whose storage was still shared, or had nothing to reclaim.
+    Shared,
+    /// A guard whose buffer's real capacity was below the smallest tier.
+    TooSmall,
+    /// A guard whose buffer would have taken the pool over its byte budget.
+    OverBudget,
+    /// Pooled buffers dropped because the global queue was full.
+    GlobalFull,
+    /// A guard detached from the pool.
+    Detached,
+    /// Pooled buffers released by `trim`, from a thread cache (thread blocks)
+    /// or a global queue (shared block).
+    Trimmed,
+    /// Pooled buffers released after a whole decay interval unused, from a
+    /// thread cache or a global queue, as for `Trimmed`.
+    Decayed,
+}
+
+pub(crate) const EVENTS: usize = Event::Decayed as usize + 1;
+
+/// The events of one tier. Padded, so that two tiers, and two threads'
+/// blocks, never share a cache line pair.
+#[derive(Debug, Default)]
+pub(crate) struct TierCells {
+    events: CachePadded<[AtomicU64; EVENTS]>,
+}
+
+impl TierCells {
+    /// Counts `n` events; only the block's thread calls this. Returns the new
+    /// count.
+    #[inline]
+    pub(crate) fn bump(&self, event: Event, n: u64) -> u64 {
+        let cell = &self.events[event as usize];
+        let new = cell.load(Relaxed).wrapping_add(n);
+        cell.store(new, Relaxed);
+        new
+    }
+
+    /// Counts `n` events from any thread (the shared block).
+    pub(crate) fn add(&self, event: Event, n: u64) {
+        if n > 0 {
+            self.events[event as usize].fetch_add(n, Relaxed);
+        }
+    }
+
+    pub(crate) fn get_index(&self, index: usize) -> u64 {
+        self.events[index].load(Relaxed)
+    }
+}
+
+/// The counters of one thread (or the shared paths) for one pool.
+#[derive(Debug)]
+pub(crate) struct ThreadStats {
+    /// Each tier's cells, in their own allocation, so each thread-cache
+    /// magazine holds its own and reaches it with one load.
+    tiers: Box<[Arc<TierCells>]>,
+    /// Requests above the largest tier: `Miss` (each one allocates),
+    /// `AboveCeiling` (the guard's end: never pooled) and `Detached`.
+    oversize: TierCells,
+}
+
+impl ThreadStats {
+    pub(crate) fn new(tiers: usize) -> Self {
+        Self { tiers: (0..tiers).map(|_| Arc::default()).collect(), oversize: TierCells::default() }
+    }
+
+    /// The cells a guard of `origin` is counted in.
+    pub(crate) fn row(&self, origin: Origin) -> &TierCells {
+        match origin {
+            Origin::Tier(tier) => &self.tiers[tier.index()],
+            Origin::Oversize => &self.oversize,
+        }
+    }
+
+    /// The cells of `tier`, for its thread-cache magazine to hold.
+    pub(crate) fn cells(&self, tier: usize) -> Arc<TierCells> {
+        Arc::clone(&self.tiers[tier])
+    }
+
+    pub(crate) fn tiers(&self) -> impl Iterator<Item = &TierCells> {
+        self.tiers.iter().map(|c| &**c)
+    }
+
+    pub(crate) fn oversize(&self) -> &TierCells {
+        &self.oversize
+    }
+}
