@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 
 sizes=("$@")
 [ ${#sizes[@]} -eq 0 ] && sizes=(4096 65536 1048576)
-modes=(tierpool tierpool_global bytesmut)
+modes=(${MODES:-inlined opaque opaque_bufmut bare bare_exact bytesmut})
 n1=100000
 n2=200000
 

@@ -59,38 +59,26 @@ fn try_allocate(capacity: usize) -> Result<Pooled, GetError> {
 }
 
 /// Where a guard's buffer came from, which decides how it goes back, and
-/// the row of the stats it is counted in.
+/// the row of the stats it is counted in: a tier's index, or
+/// [`Origin::OVERSIZE`] for an exact-size buffer above the largest tier,
+/// which is never pooled. A byte holds it (at most
+/// [`MAX_TIERS`](crate::MAX_TIERS) = 16 tiers), so a guard stays small.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Origin {
-    /// Handed out by this tier.
-    Tier(Tier),
-    /// An exact-size buffer above the largest tier: never pooled.
-    Oversize,
-}
-
-/// A tier's index. At most [`MAX_TIERS`](crate::MAX_TIERS) = 16 tiers, so a
-/// byte holds it and a guard stays small.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Tier(u8);
-
-impl Tier {
-    /// The tier of index `index`; `index < MAX_TIERS`.
-    #[inline]
-    pub(crate) fn new(index: usize) -> Self {
-        debug_assert!(index < crate::MAX_TIERS);
-        Self(index as u8)
-    }
-
-    #[inline]
-    pub(crate) fn index(self) -> usize {
-        usize::from(self.0)
-    }
-}
+pub(crate) struct Origin(u8);
 
 impl Origin {
+    pub(crate) const OVERSIZE: Origin = Origin(u8::MAX);
+
     /// The origin of a buffer handed out by tier `index`.
     #[inline]
     pub(crate) fn tier(index: usize) -> Self {
-        Origin::Tier(Tier::new(index))
+        debug_assert!(index < crate::MAX_TIERS);
+        Origin(index as u8)
+    }
+
+    /// The tier's index, or `None` for an oversize buffer.
+    #[inline]
+    pub(crate) fn tier_index(self) -> Option<usize> {
+        (self != Self::OVERSIZE).then_some(usize::from(self.0))
     }
 }

@@ -42,7 +42,7 @@ pub struct PooledBuf<'a> {
     pool: PoolRef<'a>,
     origin: Origin,
     /// The buffer was standard when handed out (capacity exactly its tier's
-    /// size), and nothing outside the guard's own methods could have reached
+    /// size), the pool does not scrub, and nothing outside the guard's own methods could have reached
     /// the storage mutably (`DerefMut`), nor did one of those methods need
     /// more than the spare capacity. While `true`, the storage is exactly the
     /// whole, unique allocation the pool handed out, and only its length has
@@ -71,10 +71,12 @@ impl PoolRef<'_> {
 // === impl PooledBuf ===
 
 impl<'a> PooledBuf<'a> {
-    /// A guard for `buf`; `standard` if it was handed out standard.
+    /// A guard for `buf`; `pristine` if it is a standard buffer of a tier
+    /// whose returns may take the fast path (see the field).
     #[inline]
-    pub(crate) fn new(buf: Pooled, origin: Origin, standard: bool, pool: PoolRef<'a>) -> Self {
-        Self { buf: Some(buf), pool, origin, pristine: standard }
+    pub(crate) fn new(buf: Pooled, origin: Origin, pristine: bool, pool: PoolRef<'a>) -> Self {
+        debug_assert!(!pristine || origin.tier_index().is_some());
+        Self { buf: Some(buf), pool, origin, pristine }
     }
 
     /// The buffer; present for the guard's whole life.
@@ -113,6 +115,114 @@ impl<'a> PooledBuf<'a> {
     #[inline]
     fn engine(&self) -> &Engine {
         self.pool.engine()
+    }
+
+    /// Appends `src`, growing the buffer if needed: `BytesMut`'s own, which
+    /// it shadows so that a write within the spare capacity keeps the guard
+    /// on the fast return (a `DerefMut` call would not).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = tierpool::BufPool::new();
+    /// let mut buf = pool.get(16);
+    /// buf.extend_from_slice(b"hello");
+    /// assert_eq!(&buf[..], b"hello");
+    /// ```
+    #[inline]
+    pub fn extend_from_slice(&mut self, src: &[u8]) {
+        self.writable(src.len()).extend_from_slice(src);
+    }
+
+    /// Shortens the buffer to `len` bytes, as `BytesMut::truncate` does,
+    /// keeping the guard on the fast return.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = tierpool::BufPool::new();
+    /// let mut buf = pool.get(16);
+    /// buf.extend_from_slice(b"hello");
+    /// buf.truncate(2);
+    /// assert_eq!(&buf[..], b"he");
+    /// ```
+    #[inline]
+    pub fn truncate(&mut self, len: usize) {
+        self.writable(0).truncate(len);
+    }
+
+    /// Empties the buffer, as `BytesMut::clear` does, keeping the guard on
+    /// the fast return.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = tierpool::BufPool::new();
+    /// let mut buf = pool.get(16);
+    /// buf.extend_from_slice(b"hello");
+    /// buf.clear();
+    /// assert!(buf.is_empty());
+    /// ```
+    #[inline]
+    pub fn clear(&mut self) {
+        self.writable(0).clear();
+    }
+
+    /// Makes room for `additional` more bytes, as `BytesMut::reserve` does.
+    /// Within the spare capacity it does nothing and the guard stays on the
+    /// fast return; past it, the buffer grows and its return is checked in
+    /// full.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = tierpool::BufPool::new();
+    /// let mut buf = pool.get(16);
+    /// buf.reserve(10_000);
+    /// assert!(buf.capacity() >= 10_000);
+    /// ```
+    #[inline]
+    pub fn reserve(&mut self, additional: usize) {
+        self.writable(additional).reserve(additional);
+    }
+
+    /// Resizes the buffer to `new_len`, filling new bytes with `value`, as
+    /// `BytesMut::resize` does; keeps the guard on the fast return when
+    /// `new_len` is within the capacity.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = tierpool::BufPool::new();
+    /// let mut buf = pool.get(16);
+    /// buf.resize(4, b'x');
+    /// assert_eq!(&buf[..], b"xxxx");
+    /// ```
+    #[inline]
+    pub fn resize(&mut self, new_len: usize, value: u8) {
+        let additional = new_len.saturating_sub(self.buf().len());
+        self.writable(additional).resize(new_len, value);
+    }
+
+    /// The spare capacity, as `BytesMut::spare_capacity_mut` gives it, for
+    /// filling before `BufMut::advance_mut`; keeps the guard on the fast
+    /// return.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use bytes::BufMut;
+    ///
+    /// let pool = tierpool::BufPool::new();
+    /// let mut buf = pool.get(16);
+    /// buf.spare_capacity_mut()[0].write(7);
+    /// // SAFETY: the first byte of the spare capacity was just written.
+    /// unsafe { buf.advance_mut(1) };
+    /// assert_eq!(&buf[..], &[7]);
+    /// ```
+    #[inline]
+    pub fn spare_capacity_mut(&mut self) -> &mut [core::mem::MaybeUninit<u8>] {
+        self.writable(0).spare_capacity_mut()
     }
 
     /// Copies the contents out into an exact-size [`Bytes`] and returns the
@@ -171,10 +281,7 @@ impl<'a> PooledBuf<'a> {
     /// ```
     #[must_use]
     pub fn tier_size(&self) -> Option<usize> {
-        match self.origin {
-            Origin::Tier(t) => Some(self.engine().config().sizes[t.index()]),
-            Origin::Oversize => None,
-        }
+        self.origin.tier_index().map(|t| self.engine().config().sizes[t])
     }
 
     /// The ceiling of the tier this buffer was handed out from: the largest
@@ -191,10 +298,7 @@ impl<'a> PooledBuf<'a> {
     /// ```
     #[must_use]
     pub fn ceiling(&self) -> Option<usize> {
-        match self.origin {
-            Origin::Tier(t) => Some(self.engine().config().ceilings[t.index()]),
-            Origin::Oversize => None,
-        }
+        self.origin.tier_index().map(|t| self.engine().config().ceilings[t])
     }
 }
 

@@ -220,7 +220,7 @@ impl BufPool {
         let engine = &*self.engine;
         let Some(tier) = engine.config().tier_for_request(n) else {
             let buf = self.oversize(n, fallible)?;
-            return Ok(PooledBuf::new(buf, Origin::Oversize, false, pool));
+            return Ok(PooledBuf::new(buf, Origin::OVERSIZE, false, pool));
         };
         let (buf, standard) = if fallible {
             match local::take_cached(engine, tier) {
@@ -230,7 +230,9 @@ impl BufPool {
         } else {
             local::take(engine, tier)
         };
-        Ok(PooledBuf::new(buf, Origin::tier(tier), standard, pool))
+        // A scrubbing pool checks every return in full (`recycle.rs`).
+        let pristine = standard && !engine.config().scrub_on_return;
+        Ok(PooledBuf::new(buf, Origin::tier(tier), pristine, pool))
     }
 
     /// An exact-size, unpooled buffer above the largest tier.
@@ -241,7 +243,7 @@ impl BufPool {
         if n > limit {
             return Err(GetError::TooLarge { requested: n, limit });
         }
-        local::miss(engine, Origin::Oversize, n, fallible)
+        local::miss(engine, Origin::OVERSIZE, n, fallible)
     }
 
     /// A snapshot of the pool's counters, summed over all threads.

@@ -15,8 +15,8 @@
 //! to its allocation, within its tier's size and ceiling, scrubbed if asked.
 //!
 //! - **Pristine** guards skip the check. A guard is pristine when it was
-//!   handed a standard buffer (capacity exactly its tier's size) and its
-//!   storage was never *exposed*: no `DerefMut`, and none of the guard's own
+//!   handed a standard buffer (capacity exactly its tier's size) by a pool
+//!   that does not scrub, and its storage was never *exposed*: no `DerefMut`, and none of the guard's own
 //!   writes needed more than the spare capacity (`PooledBuf::writable`).
 //!   The storage is then the allocation the pool handed out, which kept the
 //!   invariants, and only its length changed.
@@ -41,12 +41,8 @@ use crate::stats::Event;
 /// Ends a guard: pools its buffer or discards it, and counts which.
 #[inline]
 pub(crate) fn give_back(engine: &Engine, origin: Origin, mut buf: Pooled, pristine: bool) {
-    if let Origin::Tier(from) = origin
-        && pristine
-    {
-        scrub(engine.config(), &mut buf);
+    if pristine && let Some(from) = origin.tier_index() {
         buf.clear();
-        let from = from.index();
         admit(engine, Entry::Return { from }, from, buf, true);
         return;
     }
@@ -57,15 +53,21 @@ pub(crate) fn give_back(engine: &Engine, origin: Origin, mut buf: Pooled, pristi
 #[cold]
 #[inline(never)]
 fn give_back_checked(engine: &Engine, origin: Origin, mut buf: Pooled) {
-    let Origin::Tier(from) = origin else {
+    let Some(from) = origin.tier_index() else {
         drop(buf); // oversize: never pooled
-        return local::count(engine, Origin::Oversize, Event::AboveCeiling);
+        return local::count(engine, origin, Event::AboveCeiling);
     };
-    match normalise(&mut buf).and_then(|capacity| tier_of(engine.config(), capacity)) {
+    let config = engine.config();
+    // Most checked returns come back in the tier they left, standard.
+    let tier = normalise(&mut buf).and_then(|capacity| match capacity == config.sizes[from] {
+        true => Ok(from),
+        false => tier_of(config, capacity),
+    });
+    match tier {
         Ok(tier) => {
-            scrub(engine.config(), &mut buf);
-            let standard = buf.capacity() == engine.config().sizes[tier];
-            admit(engine, Entry::Return { from: from.index() }, tier, buf, standard);
+            scrub(config, &mut buf);
+            let standard = buf.capacity() == config.sizes[tier];
+            admit(engine, Entry::Return { from }, tier, buf, standard);
         }
         Err(reason) => {
             drop(buf);
@@ -101,7 +103,7 @@ pub(crate) enum Admitted {
 /// from: into this thread's magazine, with room and reserved credit, counted
 /// as a return ([`local::push_fast`]). Anything else, or when that finds no
 /// room, is [`admit_slow`].
-#[inline]
+#[inline(always)]
 pub(crate) fn admit(engine: &Engine, entry: Entry, tier: usize, buf: Pooled, standard: bool) -> Admitted {
     let buf = match entry {
         Entry::Return { from } if from == tier && standard => match local::push_fast(engine, tier, buf) {
@@ -187,7 +189,8 @@ fn tier_of(config: &Config, capacity: usize) -> Result<usize, Event> {
 /// Never copies the contents; allocates only in the rare case below.
 ///
 /// 1. **Uniqueness.** Make the view one byte short of the storage it started
-///    from (write a byte if empty, `advance(1)`), then ask `try_reclaim` for
+///    from (`advance(1)`, after writing a byte if empty), then clear it and
+///    ask `try_reclaim` for
 ///    one byte more than the view holds. That can succeed only if no other
 ///    handle shares the storage: shared storage fails (`Shared`).
 /// 2. **Wholeness.** On success `bytes` either moved the view back to the
@@ -205,12 +208,14 @@ fn tier_of(config: &Config, capacity: usize) -> Result<usize, Event> {
 ///    is whole at offset 0.
 #[cold]
 pub(crate) fn normalise(buf: &mut BytesMut) -> Result<usize, Event> {
-    buf.clear();
     let probe = if buf.capacity() == 0 {
         1
     } else {
-        buf.put_u8(0);
+        if buf.is_empty() {
+            buf.put_u8(0);
+        }
         buf.advance(1);
+        buf.clear();
         buf.capacity() + 1
     };
     let before = buf.as_ptr().addr();

@@ -124,9 +124,9 @@ impl ThreadStats {
 
     /// The cells a guard of `origin` is counted in.
     pub(crate) fn row(&self, origin: Origin) -> &TierCells {
-        match origin {
-            Origin::Tier(tier) => &self.tiers[tier.index()],
-            Origin::Oversize => &self.oversize,
+        match origin.tier_index() {
+            Some(tier) => &self.tiers[tier],
+            None => &self.oversize,
         }
     }
 
