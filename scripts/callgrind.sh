@@ -4,18 +4,20 @@
 # the difference divided by the extra iterations cancels start-up and set-up.
 #
 # Usage: scripts/callgrind.sh [size ...]   (default: 4096 65536 1048576)
-# Needs valgrind. Writes nothing outside target/callgrind/.
+#        MODES="tierpool bare" scripts/callgrind.sh 4096
+# Modes are those of benches/src/bin/hit_loop.rs. Needs valgrind. Writes
+# nothing outside target/callgrind/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 sizes=("$@")
 [ ${#sizes[@]} -eq 0 ] && sizes=(4096 65536 1048576)
-modes=(${MODES:-inlined opaque opaque_bufmut bare bare_exact bytesmut})
+read -r -a modes <<< "${MODES:-tierpool tierpool_bufmut tierpool_inlined bare bare_exact lockfree_object_pool opool bytesmut}"
 n1=100000
 n2=200000
 
-cargo build --release --example hit_loop --quiet
-bin=target/release/examples/hit_loop
+cargo build --release -p tierpool-benches --bin hit_loop --quiet
+bin=target/release/hit_loop
 out=target/callgrind
 mkdir -p "$out"
 
@@ -26,11 +28,11 @@ instructions() {
     awk '/^summary:/ { print $2 }' "$file"
 }
 
-printf '%-16s %10s %14s\n' mode size instr/iter
+printf '%-22s %10s %12s\n' mode size instr/iter
 for size in "${sizes[@]}"; do
     for mode in "${modes[@]}"; do
         a=$(instructions "$mode" "$size" "$n1")
         b=$(instructions "$mode" "$size" "$n2")
-        printf '%-16s %10s %14.1f\n' "$mode" "$size" "$(echo "($b - $a) / ($n2 - $n1)" | bc -l)"
+        printf '%-22s %10s %12.1f\n' "$mode" "$size" "$(echo "($b - $a) / ($n2 - $n1)" | bc -l)"
     done
 done

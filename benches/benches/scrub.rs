@@ -1,7 +1,7 @@
 //! The price of `scrub_on_return(true)`: get + write 64 B + drop per tier,
 //! with and without scrubbing, in the same run.
 //!
-//! Run: `cargo bench --bench scrub`
+//! Run: `cargo bench -p tierpool-benches --bench scrub`
 
 use std::hint::black_box;
 

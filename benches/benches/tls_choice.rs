@@ -9,7 +9,7 @@
 //!   the design the crate's docs suggest;
 //! - `std_bare`: a single `std::thread_local!` magazine, the floor.
 //!
-//! Run: `cargo bench --bench tls_choice`
+//! Run: `cargo bench -p tierpool-benches --bench tls_choice`
 
 use std::cell::RefCell;
 use std::hint::black_box;

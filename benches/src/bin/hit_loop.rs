@@ -1,0 +1,100 @@
+//! A bare hit-path loop for instruction counting: `scripts/callgrind.sh`
+//! runs it under `valgrind --tool=callgrind` at two iteration counts and
+//! prints the difference per iteration, so set-up cost cancels out.
+//!
+//! Usage: `hit_loop <mode> <size> <iterations>`. Each mode is get + a 64 B
+//! write + drop, opaque unless it says `inlined` (see the crate docs):
+//!
+//! - `tierpool`: the write through `&mut BytesMut` (`DerefMut`);
+//! - `tierpool_bufmut`: through the guard's own `BufMut` (`&mut dyn BufMut`);
+//! - `tierpool_inlined`: the guard's own `extend_from_slice`, inlined;
+//! - `bare`, `bare_exact`: the bound (`bare.rs`);
+//! - `lockfree_object_pool`, `opool`: the fastest peers;
+//! - `bytesmut`: `BytesMut::with_capacity` under the system allocator.
+//!
+//! `tierpool_held64` gets 64 buffers, then drops them all, per iteration.
+
+use std::hint::black_box;
+
+use bytes::BytesMut;
+use tierpool_benches::bare::{Bare, BareExact};
+use tierpool_benches::{PAYLOAD, opaque, opaque_bufmut, peers};
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let [_, mode, size, iters] = &args[..] else {
+        eprintln!("usage: hit_loop <mode> <size> <iterations>");
+        std::process::exit(2);
+    };
+    let size: usize = size.parse().expect("size is a number");
+    let iters: u64 = iters.parse().expect("iterations is a number");
+    let pool = tierpool::BufPool::new();
+    drop(pool.get(size)); // warm the thread cache, as in the criterion bench
+    match mode.as_str() {
+        "tierpool" => {
+            for _ in 0..iters {
+                let mut buf = pool.get(black_box(size));
+                opaque(&mut buf);
+            }
+        }
+        "tierpool_bufmut" => {
+            for _ in 0..iters {
+                let mut buf = pool.get(black_box(size));
+                opaque_bufmut(&mut buf);
+            }
+        }
+        "tierpool_inlined" => {
+            for _ in 0..iters {
+                let mut buf = pool.get(black_box(size));
+                buf.extend_from_slice(&PAYLOAD);
+                black_box(&*buf);
+            }
+        }
+        "bare" => {
+            drop(Bare::get(size));
+            for _ in 0..iters {
+                opaque(&mut Bare::get(black_box(size)));
+            }
+        }
+        "bare_exact" => {
+            drop(BareExact::get(size));
+            for _ in 0..iters {
+                opaque(&mut BareExact::get(black_box(size)));
+            }
+        }
+        "lockfree_object_pool" => {
+            let lp = peers::linear_pool(size);
+            drop(lp.pull());
+            for _ in 0..iters {
+                opaque(&mut lp.pull());
+            }
+        }
+        "opool" => {
+            let op = peers::opool(size);
+            drop(op.get());
+            for _ in 0..iters {
+                opaque(&mut op.get());
+            }
+        }
+        "bytesmut" => {
+            for _ in 0..iters {
+                opaque(&mut BytesMut::with_capacity(black_box(size)));
+            }
+        }
+        "tierpool_held64" => {
+            let mut out = Vec::with_capacity(64);
+            for _ in 0..iters {
+                for _ in 0..64 {
+                    let mut buf = pool.get(black_box(size));
+                    opaque(&mut buf);
+                    out.push(buf);
+                }
+                out.clear();
+            }
+        }
+        other => {
+            eprintln!("unknown mode {other}");
+            std::process::exit(2);
+        }
+    }
+}
