@@ -49,8 +49,8 @@ pub(crate) fn give_back(engine: &Engine, origin: Origin, mut buf: Pooled, pristi
     give_back_checked(engine, origin, buf);
 }
 
-/// Every return that is not pristine.
-#[cold]
+/// Every return that is not pristine: the common return of a guard that was
+/// passed on as `&mut BytesMut`, so not `#[cold]`.
 #[inline(never)]
 fn give_back_checked(engine: &Engine, origin: Origin, mut buf: Pooled) {
     let Some(from) = origin.tier_index() else {
@@ -206,7 +206,7 @@ fn tier_of(config: &Config, capacity: usize) -> Result<usize, Event> {
 ///    allocation. `Bytes::from(Vec)` then boxes a small `Shared` (one
 ///    allocation) and `BytesMut::from(Bytes)` unboxes it again, so the buffer
 ///    is whole at offset 0.
-#[cold]
+#[inline]
 pub(crate) fn normalise(buf: &mut BytesMut) -> Result<usize, Event> {
     let probe = if buf.capacity() == 0 {
         1
@@ -225,11 +225,18 @@ pub(crate) fn normalise(buf: &mut BytesMut) -> Result<usize, Event> {
     if buf.as_ptr().addr() < before {
         return Ok(buf.capacity()); // moved back to the start: the view is whole
     }
+    Ok(measure_hidden(buf))
+}
+
+/// Step 3 of [`normalise`]: the allocation of unique storage with room
+/// hidden past its view.
+#[cold]
+fn measure_hidden(buf: &mut BytesMut) -> usize {
     let storage = Vec::from(core::mem::take(buf)); // unique: no copy
     let capacity = storage.capacity();
     *buf = BytesMut::from(Bytes::from(storage));
     debug_assert_eq!((buf.len(), buf.capacity()), (0, capacity));
-    Ok(capacity)
+    capacity
 }
 
 #[cfg(test)]
