@@ -12,7 +12,7 @@ use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 
 #[global_allocator]
-static ALLOC: common::Counting = common::Counting;
+static ALLOC: common::Counting<std::alloc::System> = common::Counting::new(std::alloc::System);
 
 #[derive(Serialize, Deserialize, Debug, PartialEq)]
 struct Order<'a> {
@@ -78,12 +78,12 @@ fn main() {
     );
 }
 
-fn measure(mut encode: impl FnMut() -> Bytes) -> (f64, common::Allocs) {
+fn measure(mut encode: impl FnMut() -> Bytes) -> (f64, common::Counts) {
     let mut total = 0usize;
     for _ in 0..1000 {
         total += encode().len(); // warm the pool, the allocator and the caches
     }
-    let allocs = common::Allocs::now();
+    let allocs = common::Counts::now();
     let start = Instant::now();
     for _ in 0..ROUNDS {
         total += std::hint::black_box(encode()).len();
@@ -93,10 +93,10 @@ fn measure(mut encode: impl FnMut() -> Bytes) -> (f64, common::Allocs) {
     (ns, allocs.since())
 }
 
-fn row(name: &str, ns: f64, a: common::Allocs) {
+fn row(name: &str, ns: f64, a: common::Counts) {
     println!(
         "  {name:<34} {ns:>10.0} {:>12.2} {:>12.0}",
-        a.calls as f64 / ROUNDS as f64,
+        a.allocs as f64 / ROUNDS as f64,
         a.bytes as f64 / ROUNDS as f64
     );
 }

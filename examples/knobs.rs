@@ -13,9 +13,9 @@ use bytes::BufMut;
 use tierpool::BufPool;
 
 #[global_allocator]
-static ALLOC: common::Counting = common::Counting;
+static ALLOC: common::Counting<std::alloc::System> = common::Counting::new(std::alloc::System);
 
-use common::{Allocs, human};
+use common::{Counts, human};
 
 fn main() {
     thread_cache();
@@ -30,12 +30,12 @@ fn time(n: u64, mut f: impl FnMut(u64)) -> (f64, f64) {
     for i in 0..n / 10 {
         f(i); // warm up
     }
-    let allocs = Allocs::now();
+    let allocs = Counts::now();
     let start = Instant::now();
     for i in 0..n {
         f(i);
     }
-    (start.elapsed().as_nanos() as f64 / n as f64, allocs.since().calls as f64 / n as f64)
+    (start.elapsed().as_nanos() as f64 / n as f64, allocs.since().allocs as f64 / n as f64)
 }
 
 fn thread_cache() {

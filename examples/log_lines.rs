@@ -18,7 +18,7 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 use tierpool::BufPool;
 
 #[global_allocator]
-static ALLOC: common::Counting = common::Counting;
+static ALLOC: common::Counting<std::alloc::System> = common::Counting::new(std::alloc::System);
 
 const LINES: u64 = 200_000;
 
@@ -86,10 +86,10 @@ fn measure(mut log: impl FnMut(u64) -> io::Result<()>) -> (f64, u64) {
     for i in 0..1000 {
         log(i).unwrap();
     }
-    let allocs = common::Allocs::now();
+    let allocs = common::Counts::now();
     let start = Instant::now();
     for i in 0..LINES {
         log(i).unwrap();
     }
-    (start.elapsed().as_nanos() as f64 / LINES as f64, allocs.since().calls)
+    (start.elapsed().as_nanos() as f64 / LINES as f64, allocs.since().allocs)
 }

@@ -5,40 +5,18 @@
 //!
 //! Run: `cargo run --release --example soak [seconds]` (default 60).
 
-use std::alloc::{GlobalAlloc, Layout, System};
+#[path = "../tests/support/counting.rs"]
+mod counting;
+
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::Relaxed};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use std::time::{Duration, Instant};
 
 use bytes::BufMut;
 use tierpool::BufPool;
 
-struct Counting;
-
-static LIVE: AtomicUsize = AtomicUsize::new(0);
-
-// SAFETY: forwards to `System`, only adding a counter.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        LIVE.fetch_add(layout.size(), Relaxed);
-        // SAFETY: same contract as ours.
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        LIVE.fetch_sub(layout.size(), Relaxed);
-        // SAFETY: same contract as ours.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        LIVE.fetch_sub(layout.size(), Relaxed);
-        LIVE.fetch_add(new_size, Relaxed);
-        // SAFETY: same contract as ours.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
-
 #[global_allocator]
-static ALLOC: Counting = Counting;
+static ALLOC: counting::Counting<std::alloc::System> = counting::Counting::new(std::alloc::System);
 
 const THREADS: usize = 16;
 const BUDGET: usize = 32 << 20;
@@ -120,7 +98,7 @@ fn main() {
         println!(
             "{:>6} {:>11} KiB {:>8} KiB {:>10} KiB {:>14} {:>12}",
             tick.min(seconds),
-            LIVE.load(Relaxed) >> 10,
+            counting::live() >> 10,
             rss_kib(),
             stats.retained_bytes() >> 10,
             ops.load(Relaxed),
@@ -137,7 +115,7 @@ fn main() {
     pool.trim();
     println!(
         "after join and trim: live heap {} KiB, RSS {} KiB, pool retained {} B",
-        LIVE.load(Relaxed) >> 10,
+        counting::live() >> 10,
         rss_kib(),
         pool.stats().retained_bytes()
     );

@@ -16,7 +16,7 @@ use bytes::BufMut;
 use tierpool::{BufPool, PooledBuf, Stats};
 
 #[global_allocator]
-static ALLOC: common::Counting = common::Counting;
+static ALLOC: common::Counting<std::alloc::System> = common::Counting::new(std::alloc::System);
 
 fn main() {
     let pool = Arc::new(BufPool::new());

@@ -94,7 +94,7 @@ const CASES: u32 = if cfg!(miri) { 4 } else { 1000 };
 const MAX_STEPS: usize = if cfg!(miri) { 12 } else { 40 };
 
 proptest! {
-    #![proptest_config(support::config(CASES, "proptest-regressions/budget.txt"))]
+    #![proptest_config(support::config(CASES, "proptests/regressions/budget.txt"))]
 
     #[test]
     fn retained_bytes_never_exceed_the_budget(budget in 1024usize..300_000, ops in proptest::collection::vec(op(), 1..MAX_STEPS)) {

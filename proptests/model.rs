@@ -19,7 +19,7 @@
 //!   drops by exactly the bytes `stats()` said were retained.
 //!
 //! Run: `cargo test --test model`; `PROPTEST_CASES=10000` for more cases.
-//! Failures are persisted in `proptest-regressions/model.txt`.
+//! Failures are persisted in `proptests/regressions/model.txt`.
 
 #[path = "../tests/support/counting.rs"]
 mod counting;
@@ -660,7 +660,7 @@ fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
 }
 
 proptest! {
-    #![proptest_config(support::config(CASES, "proptest-regressions/model.txt"))]
+    #![proptest_config(support::config(CASES, "proptests/regressions/model.txt"))]
 
     #[test]
     fn random_operation_sequences_keep_every_invariant(ops in proptest::collection::vec(op(), 1..MAX_STEPS)) {

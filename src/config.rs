@@ -63,9 +63,8 @@ pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(30);
 /// Bytes a thread caches per tier by default, before it spills to the global
 /// queue. Caches are sized by bytes, not count (Bonwick's magazines): a thread
 /// keeps many small buffers but few large ones. 2 MiB keeps a working set
-/// of 32 × 64 KiB buffers per thread off the global level (measured: 64
-/// buffers of 64 KiB held at once cost 75.8 ns per buffer with 4 cached,
-/// 25.2 ns with 16, 16.6 ns with 32, 12.2 ns with 64; see docs/benchmarks.md).
+/// of 32 × 64 KiB buffers per thread off the global level (docs/tuning.md
+/// has the measurements behind it).
 const THREAD_CACHE_BYTES: usize = 2 << 20;
 /// Bounds on the default per-thread cache count of one tier. The lower bound
 /// of 2 keeps a get/drop loop, and a get-get-drop-drop pair, on the cache even
@@ -332,9 +331,9 @@ impl Builder {
     /// [`trim`](BufPool::trim) or the pool drops. Any non-zero interval is
     /// valid; one above `u64::MAX` nanoseconds (584 years) never elapses.
     ///
-    /// No background thread is involved. Every thread checks the clock once
-    /// per 1024 cache hits and on every refill, spill and miss, and
-    /// [`BufPool::decay`] checks it on demand.
+    /// No background thread is involved. Every thread checks the clock on
+    /// every 1024th cache hit, every 8th refill or spill, and every miss, and
+    /// [`BufPool::decay`](crate::BufPool::decay) checks it on demand.
     /// A buffer may therefore stay up to one more interval, plus the time to
     /// the next check, before it is released. A thread's own cache is reaped
     /// on its next use of the pool.

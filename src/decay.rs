@@ -29,8 +29,7 @@ pub(crate) const TICK_EVERY: u32 = 1024;
 
 /// How many refills and spills a thread makes between clock checks (every
 /// miss checks it too). Reading the clock costs about as much as moving a
-/// batch: checking on every transfer took 12 % of the time of a working set
-/// of 64 × 64 KiB buffers cycling through the global level.
+/// batch (docs/design.md has the measurement).
 pub(crate) const TRANSFER_TICK_EVERY: u32 = 8;
 
 /// `trim` generations in the high half, decay epochs in the low half.

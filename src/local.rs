@@ -102,9 +102,8 @@ pub(crate) struct Slot {
 /// `CACHES.with(|caches| ...)` around the fast path makes a function too big
 /// for LLVM to inline `LocalKey::with` into the caller, so every get and
 /// return paid a call, a prologue and an indirect call to the thread-local
-/// accessor (243 instead of 169 instructions per get + write + drop at
-/// 4 KiB; docs/benchmarks.md). Taking only the address through `with` keeps
-/// it inlined.
+/// accessor (docs/design.md has the instruction counts). Taking only the
+/// address through `with` keeps it inlined.
 #[inline(always)]
 #[allow(unsafe_code)]
 fn caches() -> &'static Caches {

@@ -293,8 +293,9 @@ impl BufPool {
     /// for the whole interval, then reaps the calling thread's cache the same
     /// way. Other threads reap theirs on their next use of the pool.
     ///
-    /// Gets and returns check the clock by themselves, every 1024 cache hits
-    /// per thread and on every refill, spill and miss. Call this from a timer
+    /// Gets and returns check the clock by themselves: on every 1024th cache
+    /// hit, every 8th refill or spill, and every miss, per thread. Call this
+    /// from a timer
     /// to decay a pool that has gone quiet. Does nothing if idle decay is off
     /// (`idle_timeout(None)`).
     ///

@@ -2,47 +2,16 @@
 //! counting global allocator tracks live heap bytes, and the peak must stay
 //! within the budget plus what the threads hold checked out.
 
-use std::alloc::{GlobalAlloc, Layout, System};
+#[path = "support/counting.rs"]
+mod counting;
+
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 use std::sync::{Arc, Barrier};
 
 use tierpool::BufPool;
 
-struct Counting;
-
-static LIVE: AtomicUsize = AtomicUsize::new(0);
-static PEAK: AtomicUsize = AtomicUsize::new(0);
-
-// SAFETY: forwards to `System`, only adding counters.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        // SAFETY: same contract as ours.
-        let p = unsafe { System.alloc(layout) };
-        if !p.is_null() {
-            let live = LIVE.fetch_add(layout.size(), Relaxed) + layout.size();
-            PEAK.fetch_max(live, Relaxed);
-        }
-        p
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        LIVE.fetch_sub(layout.size(), Relaxed);
-        // SAFETY: same contract as ours.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        // SAFETY: same contract as ours.
-        let p = unsafe { System.realloc(ptr, layout, new_size) };
-        if !p.is_null() {
-            LIVE.fetch_sub(layout.size(), Relaxed);
-            let live = LIVE.fetch_add(new_size, Relaxed) + new_size;
-            PEAK.fetch_max(live, Relaxed);
-        }
-        p
-    }
-}
-
 #[global_allocator]
-static ALLOC: Counting = Counting;
+static ALLOC: counting::Counting<std::alloc::System> = counting::Counting::new(std::alloc::System);
 
 const THREADS: usize = 64;
 const HELD: usize = 6; // buffers each thread holds at once
@@ -58,8 +27,8 @@ static OUT_PEAK: AtomicUsize = AtomicUsize::new(0);
 fn churn(pool: &Arc<BufPool>) -> (usize, usize) {
     let (start, end) = (Arc::new(Barrier::new(THREADS)), Arc::new(Barrier::new(THREADS)));
     OUT_PEAK.store(0, Relaxed);
-    let baseline = LIVE.load(Relaxed);
-    PEAK.store(baseline, Relaxed);
+    let baseline = counting::live();
+    counting::reset_peak();
     let threads: Vec<_> = (0..THREADS)
         .map(|t| {
             let (pool, start, end) = (Arc::clone(pool), Arc::clone(&start), Arc::clone(&end));
@@ -89,7 +58,7 @@ fn churn(pool: &Arc<BufPool>) -> (usize, usize) {
     for t in threads {
         t.join().unwrap();
     }
-    (PEAK.load(Relaxed) - baseline, OUT_PEAK.load(Relaxed))
+    (counting::peak() - baseline, OUT_PEAK.load(Relaxed))
 }
 
 #[test]

@@ -10,64 +10,21 @@
 //!
 //! Run: `cargo test --test zero_alloc`
 
-use std::alloc::{GlobalAlloc, Layout, System};
+#[path = "support/counting.rs"]
+mod counting;
+
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::SeqCst};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::SeqCst};
 use std::sync::mpsc;
 
 use bytes::BufMut;
 use tierpool::{BufPool, PooledBuf};
 
-// === the counting allocator and its ledger ===
+// === the counting allocator, and its ledger ===
 
-/// Counts allocations and deallocations while `COUNTING` is set, and keeps a
-/// ledger of every live allocation's size, always.
-struct Counting;
-
-static COUNTING: AtomicBool = AtomicBool::new(false);
-static ALLOCS: AtomicU64 = AtomicU64::new(0);
-static DEALLOCS: AtomicU64 = AtomicU64::new(0);
-
+/// The shared counting allocator, showing every block to the ledger.
 #[global_allocator]
-static ALLOCATOR: Counting = Counting;
-
-/// Records a successful allocation in the ledger and, while counting, in
-/// `ALLOCS`; passes `ptr` through.
-fn allocated(ptr: *mut u8, layout: Layout) -> *mut u8 {
-    if !ptr.is_null() {
-        LEDGER.record_alloc(ptr.addr(), layout.size());
-        if COUNTING.load(SeqCst) {
-            ALLOCS.fetch_add(1, SeqCst);
-        }
-    }
-    ptr
-}
-
-// SAFETY: every method forwards to `System` with the caller's arguments
-// unchanged; the counters and the ledger only observe them.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        // SAFETY: forwarded unchanged; the caller upholds `alloc`'s contract.
-        allocated(unsafe { System.alloc(layout) }, layout)
-    }
-
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        // SAFETY: forwarded unchanged; the caller upholds `alloc_zeroed`'s contract.
-        allocated(unsafe { System.alloc_zeroed(layout) }, layout)
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        LEDGER.record_dealloc(ptr.addr(), layout.size());
-        if COUNTING.load(SeqCst) {
-            DEALLOCS.fetch_add(1, SeqCst);
-        }
-        // SAFETY: forwarded unchanged; the caller upholds `dealloc`'s contract.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-
-    // `realloc` is left to the default, which calls `alloc` and `dealloc`
-    // above: a reallocation counts as one of each, and the ledger follows it.
-}
+static ALLOCATOR: counting::Counting<std::alloc::System> = counting::Counting::observed(std::alloc::System, &LEDGER);
 
 /// Live allocations by address: an open-addressing table of (address, size)
 /// pairs in static memory, so that keeping it never allocates. A mismatch
@@ -97,6 +54,16 @@ static LEDGER: Ledger = Ledger {
     first: [const { AtomicUsize::new(0) }; 3],
     overflow: AtomicU64::new(0),
 };
+
+impl counting::Observer for Ledger {
+    fn allocated(&self, addr: usize, size: usize) {
+        self.record_alloc(addr, size);
+    }
+
+    fn freed(&self, addr: usize, size: usize) {
+        self.record_dealloc(addr, size);
+    }
+}
 
 impl Ledger {
     fn home(addr: usize) -> usize {
@@ -160,13 +127,11 @@ impl Ledger {
     }
 }
 
-/// Runs `f` with counting on; returns (allocations, deallocations) it made.
+/// Runs `f`; returns (allocations, deallocations) made meanwhile, on any
+/// thread.
 fn count<R>(f: impl FnOnce() -> R) -> (u64, u64, R) {
-    let (a0, d0) = (ALLOCS.load(SeqCst), DEALLOCS.load(SeqCst));
-    COUNTING.store(true, SeqCst);
-    let r = f();
-    COUNTING.store(false, SeqCst);
-    (ALLOCS.load(SeqCst) - a0, DEALLOCS.load(SeqCst) - d0, r)
+    let (counts, r) = counting::count(f);
+    (counts.allocs, counts.deallocs, r)
 }
 
 // === the workload ===

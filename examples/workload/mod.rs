@@ -27,7 +27,7 @@ use tierpool::{BufPool, PooledBuf};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
-use crate::common::{Allocs, human};
+use crate::common::{Counts, human};
 
 const CONNECTIONS: usize = 32;
 const REQUESTS_PER_CONNECTION: u64 = 500;
@@ -208,7 +208,7 @@ struct Outcome {
     requests: u64,
     bytes: u64,
     elapsed: Duration,
-    allocs: Allocs,
+    allocs: Counts,
 }
 
 fn run_one<S: Source>(rt: &tokio::runtime::Runtime, label: &'static str, src: S) -> Outcome {
@@ -231,7 +231,7 @@ fn run_one<S: Source>(rt: &tokio::runtime::Runtime, label: &'static str, src: S)
         })
     };
 
-    let allocs = Allocs::now();
+    let allocs = Counts::now();
     let start = Instant::now();
     let bytes = rt.block_on(async {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind loopback");
@@ -301,13 +301,13 @@ pub(crate) fn run() {
             secs,
             o.requests as f64 / secs,
             o.bytes as f64 / secs / (1 << 20) as f64,
-            o.allocs.calls,
-            o.allocs.calls as f64 / o.requests as f64,
+            o.allocs.allocs,
+            o.allocs.allocs as f64 / o.requests as f64,
         );
     }
     println!(
         "\n  pooled vs unpooled: {:.1}x fewer allocations, {} allocated instead of {}, {:.2}x the throughput",
-        unpooled.allocs.calls as f64 / pooled.allocs.calls.max(1) as f64,
+        unpooled.allocs.allocs as f64 / pooled.allocs.allocs.max(1) as f64,
         human(pooled.allocs.bytes),
         human(unpooled.allocs.bytes),
         unpooled.elapsed.as_secs_f64() / pooled.elapsed.as_secs_f64()

@@ -1,5 +1,8 @@
 //! Integration tests: one binary, one module per public behaviour area.
 
+#[path = "../../proptests/support.rs"]
+mod support;
+
 mod config;
 mod freeze;
 mod get;

@@ -234,7 +234,8 @@ mod property {
         // thread). Small tiers and a 1x ceiling make generated sizes cross
         // tiers, so re-tiering and discards are exercised, not just hits.
         let pool = BufPool::builder().tiers(&[256, 4096]).ceiling_factor(1).build().unwrap();
-        proptest::test_runner::TestRunner::default()
+        let config = crate::support::config(256, "proptests/regressions/stack.txt");
+        proptest::test_runner::TestRunner::new(config)
             .run(&arb_document(), |doc| {
                 let mut buf = pool.get(256);
                 serde_json::to_writer(&mut buf, &doc).unwrap();
@@ -246,5 +247,13 @@ mod property {
         let stats = pool.stats();
         assert_eq!(stats.outstanding, 0, "every case returned its buffer");
         assert!(stats.gets() >= 256);
+    }
+
+    #[test]
+    fn saved_regressions_of_every_property_test_are_replayed() {
+        let files =
+            ["proptests/regressions/stack.txt", "proptests/regressions/model.txt", "proptests/regressions/budget.txt"];
+        crate::support::assert_regressions_load(&files);
+        assert!(std::fs::read_to_string(files[0]).is_ok_and(|t| t.contains("cc ")), "the stack test has saved cases");
     }
 }
