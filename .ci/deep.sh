@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Deep checks for tierpool: Miri over the unit, integration, model and
-# stress suites (scaled down under cfg(miri)), and ThreadSanitizer over the
-# stress test. Installs what it needs through rustup. Run as
-# `bash .ci/deep.sh`; `bash .ci/deep.sh miri` or `... tsan` runs one half.
+# stress suites (scaled down under cfg(miri)), ThreadSanitizer over the
+# stress test, and the loom models of the depot and the budget. Installs
+# what it needs through rustup. Run as `bash .ci/deep.sh`; `bash .ci/deep.sh
+# miri`, `... tsan` or `... loom` runs one part.
 #
-# Cost on the 2-core machine (docs/verification.md): Miri 6 min from a fresh
-# target dir and sysroot, 3.5 min warm; TSan 1.5 min. `.ci/run` calls it.
+# Cost on the 2-core machine: docs/verification.md. `.ci/run` calls it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -30,6 +30,11 @@ if [[ "$what" == all || "$what" == tsan ]]; then
     step "ThreadSanitizer: stress test, std rebuilt with the sanitizer"
     RUSTFLAGS="-Zsanitizer=thread" RUSTDOCFLAGS="-Zsanitizer=thread" TSAN_OPTIONS="halt_on_error=1" \
         cargo +nightly test -Zbuild-std --target "$target" --target-dir target/tsan --test stress
+fi
+
+if [[ "$what" == all || "$what" == loom ]]; then
+    step "loom: the depot's limit and the budget's identity under every interleaving"
+    RUSTFLAGS="--cfg tierpool_loom" cargo test --release --target-dir target/loom --lib loom
 fi
 
 printf '\nDeep checks passed.\n'

@@ -140,6 +140,12 @@ impl Credit {
         self.bytes = keep;
     }
 
+    /// Bytes reserved and not backing a buffer.
+    #[cfg(test)]
+    pub(crate) fn bytes(&self) -> usize {
+        self.bytes
+    }
+
     /// Returns all credit (at thread exit).
     pub(crate) fn release_all(&mut self, budget: &Budget) {
         budget.release(core::mem::take(&mut self.bytes));

@@ -233,6 +233,9 @@ mod sync; // std or loom primitives
 #[cfg(feature = "tokio")]
 pub mod tokio;
 
+#[cfg(all(test, tierpool_loom))]
+mod loom_models;
+
 pub use config::{
     Builder, DEFAULT_CEILING_FACTOR, DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_REQUEST, DEFAULT_TIERS, MAX_CEILING,
     MAX_GLOBAL_QUEUE, MAX_THREAD_CACHE, MAX_TIER_SIZE, MAX_TIERS, default_global_queue, default_thread_cache,

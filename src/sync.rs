@@ -1,10 +1,10 @@
 //! The synchronisation primitives tierpool uses, in one place.
 //!
 //! Every module imports its atomics and locks from here, never from `std`
-//! directly, so that `--cfg loom` swaps in loom's for the protocols the crate
+//! directly, so that `--cfg tierpool_loom` swaps in loom's for the protocols the crate
 //! owns: the depot's limit and counters, the budget, the decay clock and
 //! epochs, the stats counters. Run the models with
-//! `RUSTFLAGS="--cfg loom" cargo test --release --lib loom` (`.ci/deep.sh`).
+//! `RUSTFLAGS="--cfg tierpool_loom" cargo test --release --lib loom` (`.ci/deep.sh`).
 //!
 //! Not modelled, and taken from `std` in both arms: reference counts
 //! (`Arc`, `Weak`: loom has no `Weak`), and process-wide statics (loom's
@@ -13,10 +13,10 @@
 //! are linearisable black boxes, and the models check the protocols around
 //! them.
 
-#[cfg(not(loom))]
+#[cfg(not(tierpool_loom))]
 pub(crate) use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
-#[cfg(loom)]
+#[cfg(tierpool_loom)]
 pub(crate) use loom::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 pub(crate) use std::sync::{Arc, Weak};

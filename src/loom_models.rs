@@ -1,0 +1,96 @@
+//! Loom models of the protocols the crate owns, run with
+//! `RUSTFLAGS="--cfg tierpool_loom" cargo test --release --lib loom` (`.ci/deep.sh`).
+//!
+//! Under `--cfg tierpool_loom`, `sync.rs` swaps in loom's atomics, so loom explores
+//! every interleaving of the depot's and the budget's own atomic steps.
+//! `crossbeam_queue::ArrayQueue` is a black box to it (std atomics inside):
+//! each push or pop is one indivisible step, which is what crossbeam
+//! promises (a linearisable queue).
+
+use loom::thread;
+
+use crate::budget::{Budget, Credit};
+use crate::buffer::{Pooled, allocate};
+use crate::depot::Depot;
+use crate::sync::Arc;
+
+fn bufs(n: usize, capacity: usize) -> Vec<Pooled> {
+    (0..n).map(|_| allocate(capacity, false).unwrap()).collect()
+}
+
+/// Two threads spill batches of 2 into a depot with room for 3: the limit
+/// holds at every step, and each buffer is either kept or dropped as full,
+/// once.
+#[test]
+fn loom_depot_spills_race_with_the_limit() {
+    loom::model(|| {
+        let depot = Arc::new(Depot::new(3, 2));
+        let other = {
+            let depot = Arc::clone(&depot);
+            thread::spawn(move || depot.push_batch(bufs(2, 8).into_iter(), 16).0)
+        };
+        let here = depot.push_batch(bufs(2, 8).into_iter(), 16).0;
+        assert!(depot.level().0 <= 3, "the limit holds at every step");
+        let dropped = here + other.join().unwrap();
+        let (kept, bytes) = depot.level();
+        assert_eq!((kept, dropped), (3, 1), "3 fit, 1 of the 4 is dropped");
+        assert_eq!(bytes, kept * 8, "the byte count matches the buffers held");
+    });
+}
+
+/// A spill and a refill race on a depot: each buffer is either in the depot
+/// or taken, once, and the counts match what the depot holds.
+#[test]
+fn loom_depot_spill_races_with_a_refill() {
+    loom::model(|| {
+        let depot = Arc::new(Depot::new(4, 2));
+        depot.push_batch(bufs(2, 8).into_iter(), 16);
+        let taker = {
+            let depot = Arc::clone(&depot);
+            thread::spawn(move || depot.pop_batch(|b| b.count()).unwrap_or(0))
+        };
+        let dropped = depot.push_batch(bufs(2, 8).into_iter(), 16).0;
+        let taken = taker.join().unwrap();
+        let (kept, bytes) = depot.level();
+        assert_eq!(dropped, 0, "4 fit");
+        assert_eq!((taken, kept + taken), (2, 4), "one batch taken, every buffer once");
+        assert_eq!(bytes, kept * 8);
+        assert_eq!(depot.drain(), (kept as u64, kept * 8));
+    });
+}
+
+/// Threads reserve and refund against one budget through their own credit:
+/// `available + Σ credit + held == limit` once they are done, and no thread
+/// ever holds more than the limit allows.
+#[test]
+fn loom_budget_reserve_and_refund_keep_the_identity() {
+    loom::model(|| {
+        const LIMIT: usize = 256; // batch = 4
+        let budget = Arc::new(Budget::new(LIMIT));
+        let threads: Vec<_> = [[100, 100, 60], [120, 50, 0]]
+            .into_iter()
+            .map(|costs: [usize; 3]| {
+                let budget = Arc::clone(&budget);
+                thread::spawn(move || {
+                    let mut credit = Credit::default();
+                    let mut held = 0;
+                    for cost in costs.into_iter().filter(|&c| c > 0) {
+                        if credit.spend(&budget, cost) {
+                            held += cost;
+                        }
+                    }
+                    assert!(held <= LIMIT);
+                    // Give the first buffer back, as a get would.
+                    if held >= 100 {
+                        credit.refund(&budget, 100);
+                        held -= 100;
+                    }
+                    (held, credit.bytes())
+                })
+            })
+            .collect();
+        let (held, credit) = threads.into_iter().map(|t| t.join().unwrap()).fold((0, 0), |a, b| (a.0 + b.0, a.1 + b.1));
+        assert_eq!(budget.available() + credit + held, LIMIT, "available + credit + held == limit");
+        assert!(held <= LIMIT);
+    });
+}
