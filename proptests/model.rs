@@ -30,7 +30,7 @@ use std::sync::Arc;
 
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 use proptest::prelude::*;
-use tierpool::{BufPool, GetError, PooledBuf};
+use tierpool::{BufPool, Discard, GetError, PooledBuf, Put};
 
 #[global_allocator]
 static ALLOC: counting::Counting<std::alloc::System> = counting::Counting::new(std::alloc::System);
@@ -103,6 +103,20 @@ enum Op {
     DropElsewhere(usize),
     Trim,
     Prefill(usize, usize),
+    /// `BufPool::put` of a buffer from outside the pool.
+    Put(usize, Foreign),
+}
+
+/// The buffer given to `put`.
+#[derive(Debug, Clone, Copy)]
+enum Foreign {
+    /// `BytesMut::with_capacity(n)`, with this many bytes written.
+    Fresh(usize),
+    /// The same, written, with the written part split off, frozen and kept
+    /// alive: shared storage, which must never be pooled.
+    Shared,
+    /// A detached buffer (picked by the index), in whatever state it is.
+    Detached(usize),
 }
 
 fn size() -> impl Strategy<Value = usize> {
@@ -147,6 +161,12 @@ fn op() -> impl Strategy<Value = Op> {
         1 => i().prop_map(Op::DropElsewhere),
         1 => Just(Op::Trim),
         1 => (size(), 0usize..6).prop_map(|(n, c)| Op::Prefill(n, c)),
+        2 => (size(), prop_oneof![
+            (0usize..300).prop_map(Foreign::Fresh),
+            Just(Foreign::Shared),
+            i().prop_map(Foreign::Detached),
+        ])
+            .prop_map(|(n, f)| Op::Put(n, f)),
     ]
 }
 
@@ -220,6 +240,9 @@ struct Expected {
     /// outgrew what was handed out.
     returned_at_least: [u64; 3],
     oversize_discarded: u64,
+    /// Buffers `put` pooled, per tier, and those it discarded.
+    adopted: [u64; 3],
+    put_discarded: u64,
 }
 
 struct Model<'p> {
@@ -521,6 +544,48 @@ impl<'p> Model<'p> {
                     prop_assert_eq!(a.trimmed - b.trimmed, b.retained_buffers);
                 }
             }
+            Op::Put(n, foreign) => {
+                let capacity = n.min(MAX_REQUEST);
+                let (buf, expected) = match foreign {
+                    Foreign::Fresh(written) => {
+                        let mut buf = BytesMut::with_capacity(capacity);
+                        buf.put_bytes(0xEE, written.min(capacity));
+                        (buf, Some(TIERS.iter().rposition(|&t| t <= capacity).filter(|&t| capacity <= 2 * TIERS[t])))
+                    }
+                    Foreign::Shared => {
+                        let mut buf = BytesMut::with_capacity(capacity.max(1));
+                        buf.put_u8(0xEF);
+                        let frame = buf.split().freeze();
+                        let group = self.group();
+                        self.bytes.push(LiveBytes { bytes: frame, stamp: 0xEF, group, derived: None, shared_of: None });
+                        (buf, Some(None))
+                    }
+                    Foreign::Detached(i) => {
+                        if self.detached.is_empty() {
+                            return Ok(());
+                        }
+                        (self.detached.swap_remove(i % self.detached.len()).0, None)
+                    }
+                };
+                let put = pool.put(buf);
+                match put {
+                    Put::Pooled { tier_size } => {
+                        let t = TIERS.iter().position(|&s| s == tier_size).unwrap();
+                        self.expected.adopted[t] += 1;
+                    }
+                    Put::Discarded(_) => self.expected.put_discarded += 1,
+                    _ => unreachable!("Put has two outcomes"),
+                }
+                if let Some(expected) = expected {
+                    match (expected, put) {
+                        (Some(t), Put::Pooled { tier_size }) => prop_assert_eq!(tier_size, TIERS[t]),
+                        // The tier without a thread cache: its full queue may refuse it.
+                        (Some(2), Put::Discarded(Discard::GlobalFull)) => {}
+                        (None, Put::Discarded(_)) => {}
+                        (expected, put) => prop_assert!(false, "put: expected tier {:?}, got {:?}", expected, put),
+                    }
+                }
+            }
             Op::Prefill(n, count) => {
                 let before = pool.stats();
                 let added = pool.prefill(n, count);
@@ -625,6 +690,11 @@ impl Model<'_> {
         prop_assert_eq!(stats.oversize.gets, e.gets[3]);
         prop_assert_eq!(stats.oversize.detached, e.detached[3]);
         prop_assert_eq!(stats.oversize.discarded, e.oversize_discarded);
+        for (t, s) in stats.tiers.iter().enumerate() {
+            prop_assert_eq!(s.adopted, e.adopted[t], "adopted in tier {}", t);
+        }
+        let put_discards = stats.put_discards.total() + stats.tiers[2].discards.global_full;
+        prop_assert!(put_discards >= e.put_discarded, "put's discards are counted");
         Ok(())
     }
 }

@@ -141,7 +141,7 @@ impl Credit {
     }
 
     /// Bytes reserved and not backing a buffer.
-    #[cfg(test)]
+    #[cfg(all(test, tierpool_loom))]
     pub(crate) fn bytes(&self) -> usize {
         self.bytes
     }

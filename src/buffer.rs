@@ -58,16 +58,18 @@ fn try_allocate(capacity: usize) -> Result<Pooled, GetError> {
     Ok(Box::new(buf))
 }
 
-/// Where a guard's buffer came from, which decides how it goes back, and
-/// the row of the stats it is counted in: a tier's index, or
-/// [`Origin::OVERSIZE`] for an exact-size buffer above the largest tier,
-/// which is never pooled. A byte holds it (at most
-/// [`MAX_TIERS`](crate::MAX_TIERS) = 16 tiers), so a guard stays small.
+/// Where a buffer came from, which decides how it goes back, and the row of
+/// the stats it is counted in: a tier's index; [`Origin::OVERSIZE`] for an
+/// exact-size buffer above the largest tier, which is never pooled; or
+/// [`Origin::FOREIGN`] for a buffer given to `BufPool::put`. A byte holds it
+/// (at most [`MAX_TIERS`](crate::MAX_TIERS) = 16 tiers), so a guard stays
+/// small.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Origin(u8);
 
 impl Origin {
     pub(crate) const OVERSIZE: Origin = Origin(u8::MAX);
+    pub(crate) const FOREIGN: Origin = Origin(u8::MAX - 1);
 
     /// The origin of a buffer handed out by tier `index`.
     #[inline]
@@ -76,9 +78,9 @@ impl Origin {
         Origin(index as u8)
     }
 
-    /// The tier's index, or `None` for an oversize buffer.
+    /// The tier's index, or `None` for an oversize or foreign buffer.
     #[inline]
     pub(crate) fn tier_index(self) -> Option<usize> {
-        (self != Self::OVERSIZE).then_some(usize::from(self.0))
+        (self.0 < Self::FOREIGN.0).then_some(usize::from(self.0))
     }
 }

@@ -30,8 +30,8 @@ pub const MAX_TIER_SIZE: usize = 1 << 30;
 
 /// The default largest request a pool serves, pooled or not: 1 GiB.
 ///
-/// Requests above it make [`BufPool::try_get`] return
-/// [`GetError::TooLarge`](crate::GetError::TooLarge) and [`BufPool::get`]
+/// Requests above it make [`BufPool::try_get`](crate::BufPool::try_get) return
+/// [`GetError::TooLarge`](crate::GetError::TooLarge) and [`BufPool::get`](crate::BufPool::get)
 /// panic. It guards against absurd sizes, such as a corrupt length prefix
 /// read from a socket. Raise it with [`Builder::max_request`].
 pub const DEFAULT_MAX_REQUEST: usize = 1 << 30;
@@ -118,7 +118,7 @@ pub fn default_global_queue(size: usize) -> usize {
     (GLOBAL_QUEUE_BYTES / size.max(1)).clamp(GLOBAL_QUEUE_MIN, GLOBAL_QUEUE_MAX)
 }
 
-/// Builds a [`BufPool`] with custom tiers, ceilings and cache sizes.
+/// Builds a [`BufPool`](crate::BufPool) with custom tiers, ceilings and cache sizes.
 ///
 /// Settings are only recorded here; [`build`](Builder::build) validates them
 /// all at once and reports the first problem as a [`ConfigError`].
@@ -328,7 +328,7 @@ impl Builder {
 
     /// Releases pooled buffers that stay unused for a whole `interval`
     /// ([`DEFAULT_IDLE_TIMEOUT`] by default); `None` keeps them until
-    /// [`trim`](BufPool::trim) or the pool drops. Any non-zero interval is
+    /// [`trim`](crate::BufPool::trim) or the pool drops. Any non-zero interval is
     /// valid; one above `u64::MAX` nanoseconds (584 years) never elapses.
     ///
     /// No background thread is involved. Every thread checks the clock on

@@ -16,8 +16,12 @@
 use core::fmt;
 use std::io;
 
+use core::borrow::{Borrow, BorrowMut};
+use core::cmp::Ordering;
+use core::hash::{Hash, Hasher};
+
 use bytes::buf::UninitSlice;
-use bytes::{Buf, BufMut, BytesMut};
+use bytes::{Buf, BufMut, Bytes, BytesMut};
 
 use crate::guard::PooledBuf;
 
@@ -233,6 +237,159 @@ impl<'a> Extend<&'a u8> for PooledBuf<'_> {
         self.extend(iter.into_iter().copied());
     }
 }
+
+/// Appends each `Bytes`, as `BytesMut` does.
+///
+/// # Examples
+///
+/// ```
+/// use bytes::Bytes;
+///
+/// let pool = tierpool::BufPool::new();
+/// let mut buf = pool.get(64);
+/// buf.extend([Bytes::from_static(b"ab"), Bytes::from_static(b"cd")]);
+/// assert_eq!(buf, b"abcd"[..]);
+/// ```
+impl Extend<Bytes> for PooledBuf<'_> {
+    fn extend<I: IntoIterator<Item = Bytes>>(&mut self, iter: I) {
+        for bytes in iter {
+            self.extend_from_slice(&bytes);
+        }
+    }
+}
+
+// === impl Buf ===
+
+/// Reads the buffer from the front, as `BytesMut`'s `Buf` does: `advance`
+/// consumes bytes (the guard's return then reclaims them), so a guard goes
+/// wherever a `Buf` does, e.g. `write_all_buf(&mut guard)`.
+///
+/// One difference: [`copy_to_bytes`](Buf::copy_to_bytes) copies, where
+/// `BytesMut`'s splits off a `Bytes` that shares its storage. A pooled
+/// buffer's memory is never aliased by a `Bytes` the pool cannot see.
+///
+/// # Examples
+///
+/// ```
+/// use bytes::Buf;
+///
+/// let pool = tierpool::BufPool::new();
+/// let mut buf = pool.get(64);
+/// buf.extend_from_slice(&[0, 5, b'h', b'e', b'l', b'l', b'o']);
+/// let len = buf.get_u16() as usize;
+/// assert_eq!(buf.copy_to_bytes(len), "hello");
+/// assert!(!buf.has_remaining());
+/// ```
+impl Buf for PooledBuf<'_> {
+    #[inline]
+    fn remaining(&self) -> usize {
+        self.len()
+    }
+
+    #[inline]
+    fn chunk(&self) -> &[u8] {
+        self
+    }
+
+    #[inline]
+    fn advance(&mut self, cnt: usize) {
+        let inner: &mut BytesMut = self; // moves the view: the return checks it
+        inner.advance(cnt);
+    }
+
+    fn copy_to_bytes(&mut self, len: usize) -> Bytes {
+        assert!(len <= self.len(), "copy_to_bytes out of range: {len} > {}", self.len());
+        let out = Bytes::copy_from_slice(&self[..len]);
+        self.advance(len);
+        out
+    }
+}
+
+// === impl comparisons, Hash, Borrow ===
+
+/// Compares contents, as `BytesMut` does; the pool and tier play no part.
+impl PartialEq<PooledBuf<'_>> for PooledBuf<'_> {
+    fn eq(&self, other: &PooledBuf<'_>) -> bool {
+        self[..] == other[..]
+    }
+}
+
+impl Eq for PooledBuf<'_> {}
+
+impl PartialOrd<PooledBuf<'_>> for PooledBuf<'_> {
+    fn partial_cmp(&self, other: &PooledBuf<'_>) -> Option<Ordering> {
+        Some(self[..].cmp(&other[..]))
+    }
+}
+
+impl Ord for PooledBuf<'_> {
+    fn cmp(&self, other: &Self) -> Ordering {
+        self[..].cmp(&other[..])
+    }
+}
+
+/// Hashes the contents as `[u8]` does, like `BytesMut`, so a guard and a
+/// `BytesMut` with the same bytes hash alike (and `Borrow<[u8]>` holds).
+impl Hash for PooledBuf<'_> {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self[..].hash(state);
+    }
+}
+
+impl Borrow<[u8]> for PooledBuf<'_> {
+    fn borrow(&self) -> &[u8] {
+        self
+    }
+}
+
+/// A mutable slice cannot grow or share the storage: the guard stays on
+/// the fast return.
+impl BorrowMut<[u8]> for PooledBuf<'_> {
+    fn borrow_mut(&mut self) -> &mut [u8] {
+        self.as_mut()
+    }
+}
+
+impl<'a> IntoIterator for &'a PooledBuf<'_> {
+    type Item = &'a u8;
+    type IntoIter = core::slice::Iter<'a, u8>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self[..].iter()
+    }
+}
+
+/// `PartialEq` and `PartialOrd` with `$other`, both ways round, comparing
+/// contents as bytes: the impls `BytesMut` has.
+macro_rules! compare_with {
+    ($($other:ty),* $(,)?) => {$(
+        impl PartialEq<$other> for PooledBuf<'_> {
+            fn eq(&self, other: &$other) -> bool {
+                self[..] == *AsRef::<[u8]>::as_ref(other)
+            }
+        }
+
+        impl PartialEq<PooledBuf<'_>> for $other {
+            fn eq(&self, other: &PooledBuf<'_>) -> bool {
+                *AsRef::<[u8]>::as_ref(self) == other[..]
+            }
+        }
+
+        impl PartialOrd<$other> for PooledBuf<'_> {
+            fn partial_cmp(&self, other: &$other) -> Option<Ordering> {
+                Some(self[..].cmp(AsRef::<[u8]>::as_ref(other)))
+            }
+        }
+
+        impl PartialOrd<PooledBuf<'_>> for $other {
+            fn partial_cmp(&self, other: &PooledBuf<'_>) -> Option<Ordering> {
+                Some(AsRef::<[u8]>::as_ref(self).cmp(&other[..]))
+            }
+        }
+    )*};
+}
+
+compare_with!([u8], str, Vec<u8>, String, Bytes, BytesMut, &[u8], &str);
 
 #[cfg(test)]
 mod tests {

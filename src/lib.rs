@@ -213,23 +213,24 @@
     clippy::undocumented_unsafe_blocks
 )]
 
-// The layers, each importing only from those above it in this list.
-mod budget;
-mod buffer; // the pooled buffer and its invariants
+// The layers, each importing only from those above it in this list
+// (`.ci/layers.py` checks it; rustfmt.toml keeps the order).
+mod sync; // std or loom primitives
+mod error;
 mod config; // settings, limits, validation
+mod buffer; // the pooled buffer and its invariants
+mod budget;
 mod decay;
+mod stats;
+mod magazine; // a thread's cache for one tier
 mod depot; // the global level of one tier
 mod engine; // one pool's shared state
-mod error;
-mod global;
+mod local; // thread caches: TLS, slots, fast paths
+mod recycle; // the return path
 mod guard;
 mod impls;
-mod local; // thread caches: TLS, slots, fast paths
-mod magazine; // a thread's cache for one tier
 mod pool; // the public façade
-mod recycle; // the return path
-mod stats;
-mod sync; // std or loom primitives
+mod global;
 #[cfg(feature = "tokio")]
 pub mod tokio;
 
@@ -244,4 +245,4 @@ pub use error::{ConfigError, GetError};
 pub use global::{get, global};
 pub use guard::PooledBuf;
 pub use pool::BufPool;
-pub use stats::{Discards, OversizeStats, Stats, TierStats};
+pub use stats::{Discard, Discards, OversizeStats, Put, Stats, TierStats};

@@ -438,10 +438,12 @@ pub(crate) enum Via<'a> {
 }
 
 /// Buffers a store could not keep because the depot was full, and their
-/// bytes.
+/// bytes; `stored`: the buffer given to the store is not among them (only
+/// colder ones spilled to make room were dropped).
 pub(crate) struct Dropped {
     pub(crate) buffers: u64,
     pub(crate) bytes: usize,
+    pub(crate) stored: bool,
 }
 
 impl Via<'_> {
@@ -481,12 +483,12 @@ impl Via<'_> {
             _ => {
                 let bytes = buf.capacity();
                 return match engine.depot(tier).push(buf) {
-                    true => Dropped { buffers: 0, bytes: 0 },
-                    false => Dropped { buffers: 1, bytes },
+                    true => Dropped { buffers: 0, bytes: 0, stored: true },
+                    false => Dropped { buffers: 1, bytes, stored: false },
                 };
             }
         };
-        let mut dropped = Dropped { buffers: 0, bytes: 0 };
+        let mut dropped = Dropped { buffers: 0, bytes: 0, stored: true };
         if slot.mags[tier].is_full() {
             slot.transfer_tick(engine);
             let mag = &mut slot.mags[tier];
@@ -494,7 +496,7 @@ impl Via<'_> {
             let (buffers, bytes) = engine.depot(tier).push_batch(bufs, moved.bytes);
             mag.cells.bump(Event::Spilled, moved.buffers as u64);
             mag.cells.bump(Event::ExtraOut, moved.extra as u64);
-            dropped = Dropped { buffers, bytes };
+            dropped = Dropped { buffers, bytes, stored: true };
         }
         let mag = &mut slot.mags[tier];
         let extra = mag.push(buf);

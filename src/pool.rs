@@ -5,6 +5,8 @@
 //!                       └─► above the largest tier: allocate exactly n, unpooled
 //! ```
 
+use bytes::BytesMut;
+
 use crate::buffer::{Origin, Pooled};
 use crate::config::Builder;
 use crate::engine::Engine;
@@ -12,7 +14,7 @@ use crate::error::{ConfigError, GetError};
 use crate::guard::{PoolRef, PooledBuf};
 use crate::local;
 use crate::recycle::{self, Admitted, Entry};
-use crate::stats::Stats;
+use crate::stats::{Discard, Put, Stats};
 use crate::sync::Arc;
 
 /// A pool of [`BytesMut`](bytes::BytesMut) buffers in size classes (tiers).
@@ -45,7 +47,7 @@ impl Builder {
     /// what is preallocated is bounded. At the defaults that is about 200 KiB
     /// for the global queues' slots (4096 + 2048 + 128 slots of 32 bytes, plus
     /// the spare-batch queues); at the maxima, at most 16 tiers ×
-    /// [`MAX_GLOBAL_QUEUE`] × 32 bytes = 32 MiB. Each thread that uses the
+    /// [`MAX_GLOBAL_QUEUE`](crate::MAX_GLOBAL_QUEUE) × 32 bytes = 32 MiB. Each thread that uses the
     /// pool then allocates its cache's pointer slots (`thread_cache` × 8 bytes
     /// per tier) on its first get or return.
     ///
@@ -54,11 +56,11 @@ impl Builder {
     /// Returns the first [`ConfigError`] found:
     /// - no tiers, or too many;
     /// - a zero, unsorted, duplicate or oversized tier;
-    /// - a ceiling below its size, or above [`MAX_CEILING`];
+    /// - a ceiling below its size, or above [`MAX_CEILING`](crate::MAX_CEILING);
     /// - a per-tier list of the wrong length;
     /// - a zero global-queue capacity;
-    /// - a thread cache above [`MAX_THREAD_CACHE`], or a global queue above
-    ///   [`MAX_GLOBAL_QUEUE`];
+    /// - a thread cache above [`MAX_THREAD_CACHE`](crate::MAX_THREAD_CACHE), or a global queue above
+    ///   [`MAX_GLOBAL_QUEUE`](crate::MAX_GLOBAL_QUEUE);
     /// - a `max_request` below the largest tier or above `isize::MAX`;
     /// - a byte budget below the smallest tier;
     /// - a zero idle timeout.
@@ -357,6 +359,47 @@ impl BufPool {
             added += 1;
         }
         added
+    }
+
+    /// Gives the pool a buffer that did not come from a guard: a foreign
+    /// `BytesMut`, one from [`detach`](PooledBuf::detach), one a codec grew,
+    /// split or froze and took back with `Bytes::try_into_mut`. Go's
+    /// `sync.Pool::Put`.
+    ///
+    /// It takes the same return path as a dropped guard: the pool clears the
+    /// buffer (it never reads its contents), finds its real allocation, and
+    /// pools it in the tier that allocation fits. It is discarded instead,
+    /// and counted in [`Stats::put_discards`], if its storage is still shared,
+    /// if it is below the smallest tier or above every ceiling, or if the
+    /// byte budget refuses it. A `put` is not a get: it changes
+    /// [`Stats::outstanding`] not at all; each tier counts its
+    /// [`adopted`](crate::TierStats::adopted) buffers.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use bytes::BytesMut;
+    /// use tierpool::{BufPool, Discard, Put};
+    ///
+    /// let pool = BufPool::new();
+    /// let mut foreign = BytesMut::with_capacity(70 * 1024);
+    /// foreign.extend_from_slice(b"a codec's read buffer");
+    /// assert_eq!(pool.put(foreign), Put::Pooled { tier_size: 65536 });
+    /// assert_eq!(pool.get(65536).capacity(), 70 * 1024); // reused, whole
+    ///
+    /// let mut shared = BytesMut::with_capacity(4096);
+    /// shared.extend_from_slice(b"frame");
+    /// let frame = shared.split().freeze(); // still views the storage
+    /// assert_eq!(pool.put(shared), Put::Discarded(Discard::Shared));
+    /// assert_eq!(pool.stats().put_discards.shared, 1);
+    /// # drop(frame);
+    /// ```
+    pub fn put(&self, buf: BytesMut) -> Put {
+        let engine = &*self.engine;
+        match recycle::adopt(engine, Box::new(buf)) {
+            Ok(tier) => Put::Pooled { tier_size: engine.config().sizes[tier] },
+            Err(reason) => Put::Discarded(Discard::from_event(reason)),
+        }
     }
 
     /// The tier sizes, ascending.

@@ -76,6 +76,27 @@ fn give_back_checked(engine: &Engine, origin: Origin, mut buf: Pooled) {
     }
 }
 
+/// Adopts a buffer from outside the pool (`BufPool::put`): the checked
+/// return without a guard. Returns the tier it was pooled in, or why not.
+pub(crate) fn adopt(engine: &Engine, mut buf: Pooled) -> Result<usize, Event> {
+    let config = engine.config();
+    let tier = match normalise(&mut buf).and_then(|capacity| tier_of(config, capacity)) {
+        Ok(tier) => tier,
+        Err(reason) => {
+            drop(buf);
+            local::count(engine, Origin::FOREIGN, reason);
+            return Err(reason);
+        }
+    };
+    scrub(config, &mut buf);
+    let standard = buf.capacity() == config.sizes[tier];
+    match admit(engine, Entry::Adopt, tier, buf, standard) {
+        Admitted::Pooled => Ok(tier),
+        Admitted::OverBudget => Err(Event::OverBudget),
+        Admitted::Full => Err(Event::GlobalFull),
+    }
+}
+
 /// Why a buffer enters the pool, which decides what is counted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Entry {
@@ -83,6 +104,9 @@ pub(crate) enum Entry {
     Return { from: usize },
     /// `prefill` allocated it: not a return, not counted.
     Prefill,
+    /// `BufPool::put` gave it: counted as adopted in the tier it enters, or
+    /// as refused in the foreign row.
+    Adopt,
 }
 
 /// What became of a buffer offered to [`admit`].
@@ -91,7 +115,7 @@ pub(crate) enum Admitted {
     Pooled,
     /// Refused by the byte budget, and dropped.
     OverBudget,
-    /// Dropped by a full depot (itself, or others spilled to make room).
+    /// Dropped by a full depot.
     Full,
 }
 
@@ -136,24 +160,34 @@ fn admit_via(engine: &Engine, mut via: Via<'_>, entry: Entry, tier: usize, buf: 
     let cost = buf.capacity();
     if !via.spend(engine, cost) {
         drop(buf);
-        if let Entry::Return { from } = entry {
-            via.count(engine, Origin::tier(from), Event::OverBudget, 1);
+        match entry {
+            Entry::Return { from } => via.count(engine, Origin::tier(from), Event::OverBudget, 1),
+            Entry::Adopt => via.count(engine, Origin::FOREIGN, Event::OverBudget, 1),
+            Entry::Prefill => {}
         }
         return Admitted::OverBudget;
     }
-    if let Entry::Return { from } = entry {
-        via.count(engine, Origin::tier(from), Event::Returned, 1);
-        if from != tier {
-            via.count(engine, Origin::tier(from), Event::Retiered, 1);
+    match entry {
+        Entry::Return { from } => {
+            via.count(engine, Origin::tier(from), Event::Returned, 1);
+            if from != tier {
+                via.count(engine, Origin::tier(from), Event::Retiered, 1);
+            }
         }
+        Entry::Adopt | Entry::Prefill => {}
     }
     let dropped = via.store(engine, tier, buf);
-    if dropped.buffers == 0 {
-        return Admitted::Pooled;
+    if dropped.buffers > 0 {
+        via.refund(engine, dropped.bytes);
+        via.count(engine, Origin::tier(tier), Event::GlobalFull, dropped.buffers);
     }
-    via.refund(engine, dropped.bytes);
-    via.count(engine, Origin::tier(tier), Event::GlobalFull, dropped.buffers);
-    Admitted::Full
+    if !dropped.stored {
+        return Admitted::Full;
+    }
+    if entry == Entry::Adopt {
+        via.count(engine, Origin::tier(tier), Event::Adopted, 1);
+    }
+    Admitted::Pooled
 }
 
 /// With `scrub_on_return`, zeroes the whole capacity of a buffer about to be

@@ -7,16 +7,15 @@
 //! the rare in-place growth of a real allocator happen every time, so the
 //! return path's handling of it is tested deterministically.
 //!
-//! Tests here share process-wide counters, so each takes [`serial`] first.
-
-#![cfg(not(miri))] // Miri: an arena of 16 MiB and megabyte writes take too long
+//! The live heap is process-wide, so this binary has no test harness, whose
+//! threads would allocate while a test measures: `main` runs the tests one
+//! after the other on one thread (Cargo.toml: `harness = false`).
 
 #[path = "support/counting.rs"]
 mod counting;
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
-use std::sync::{Mutex, MutexGuard};
 
 use bytes::BufMut;
 use tierpool::BufPool;
@@ -117,11 +116,6 @@ impl Drop for Armed {
     }
 }
 
-fn serial() -> MutexGuard<'static, ()> {
-    static LOCK: Mutex<()> = Mutex::new(());
-    LOCK.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
-}
-
 /// A pool whose thread slot and global queues exist already, so that the
 /// live heap measured after this only moves with the buffers.
 fn warm(pool: &BufPool) {
@@ -139,9 +133,7 @@ fn held_since(base: usize) -> isize {
 /// The repro of the return path's old blind spot: each round grows a 4 KiB
 /// buffer to 3 MiB, keeps a 4 KiB view and drops the tail. The heap, not
 /// just `stats()`, must stay within the pool's 1 MiB budget.
-#[test]
 fn a_grown_buffer_behind_a_split_off_view_is_not_retained() {
-    let _serial = serial();
     let budget = 1 << 20;
     let pool = BufPool::builder().max_retained_bytes(budget).build().unwrap();
     warm(&pool);
@@ -165,9 +157,7 @@ fn a_grown_buffer_behind_a_split_off_view_is_not_retained() {
 /// The same through what used to be the fast path: the allocation grows in
 /// place, so after `split_off(4096)` the view has the very address and
 /// capacity the pool handed out, with 3 MiB behind it.
-#[test]
 fn in_place_growth_behind_an_unchanged_looking_view_is_measured() {
-    let _serial = serial();
     let pool = BufPool::new();
     warm(&pool);
     let base = counting::live();
@@ -189,9 +179,7 @@ fn in_place_growth_behind_an_unchanged_looking_view_is_measured() {
 
 /// A tail still alive when the guard drops: the storage is shared, so it is
 /// discarded, and the heap is whole again once the tail drops.
-#[test]
 fn in_place_growth_with_a_live_tail_is_discarded_as_shared() {
-    let _serial = serial();
     let pool = BufPool::new();
     warm(&pool);
     let base = counting::live();
@@ -210,9 +198,7 @@ fn in_place_growth_with_a_live_tail_is_discarded_as_shared() {
 
 /// Buffers that are pooled cost the heap what `stats()` says they retain,
 /// plus the box each lives in.
-#[test]
 fn retained_bytes_match_the_live_heap() {
-    let _serial = serial();
     let pool = BufPool::new();
     warm(&pool);
     let base = counting::live();
@@ -230,9 +216,7 @@ fn retained_bytes_match_the_live_heap() {
 }
 
 /// What `Builder::build` documents that it preallocates.
-#[test]
 fn building_preallocates_what_the_docs_say() {
-    let _serial = serial();
     let base = counting::live();
     let pool = BufPool::new();
     let defaults = held_since(base);
@@ -249,4 +233,69 @@ fn building_preallocates_what_the_docs_say() {
     let maxima = held_since(base);
     assert!(maxima <= 33 << 20, "maxima: {maxima} bytes, documented as 32 MiB plus the spare queues");
     drop(pool);
+}
+
+/// `put` keeps on the heap what `stats()` says it retains, and frees the
+/// rest at once: a 3 MiB buffer behind a 4 KiB view, a shared one, and
+/// others of each kind.
+fn put_keeps_what_it_pools_and_frees_what_it_discards() {
+    let pool = BufPool::new();
+    warm(&pool);
+    let base = counting::live();
+    let mut grown = bytes::BytesMut::with_capacity(4096);
+    grown.put_bytes(7, 3 << 20);
+    drop(grown.split_off(4096)); // 3 MiB behind a 4 KiB view
+    assert!(matches!(pool.put(grown), tierpool::Put::Discarded(tierpool::Discard::AboveCeiling)));
+    let mut shared = bytes::BytesMut::with_capacity(65536);
+    shared.put_bytes(1, 10);
+    let frame = shared.split().freeze();
+    assert!(matches!(pool.put(shared), tierpool::Put::Discarded(tierpool::Discard::Shared)));
+    drop(frame); // the last handle: the storage is freed now
+    for capacity in [4096, 6000, 65536, 70_000, 1 << 20] {
+        assert!(matches!(pool.put(bytes::BytesMut::with_capacity(capacity)), tierpool::Put::Pooled { .. }));
+    }
+    let stats = pool.stats();
+    let (retained, buffers) = (stats.retained_bytes() as isize, stats.retained_buffers() as isize);
+    drop(stats);
+    let boxes = buffers * std::mem::size_of::<bytes::BytesMut>() as isize;
+    let heap = held_since(base);
+    assert_eq!(buffers, 5);
+    assert!((retained + boxes..=retained + boxes + 1024).contains(&heap), "heap {heap}, retained {retained}");
+    pool.trim();
+    assert!(held_since(base) <= 1024, "trim frees what put pooled: {}", held_since(base));
+}
+
+fn main() {
+    if cfg!(miri) {
+        println!("tests/heap.rs: skipped under Miri (a 16 MiB arena and megabyte writes)");
+        return;
+    }
+    let tests: [(&str, fn()); 6] = [
+        (
+            "a_grown_buffer_behind_a_split_off_view_is_not_retained",
+            a_grown_buffer_behind_a_split_off_view_is_not_retained,
+        ),
+        (
+            "in_place_growth_behind_an_unchanged_looking_view_is_measured",
+            in_place_growth_behind_an_unchanged_looking_view_is_measured,
+        ),
+        (
+            "in_place_growth_with_a_live_tail_is_discarded_as_shared",
+            in_place_growth_with_a_live_tail_is_discarded_as_shared,
+        ),
+        ("retained_bytes_match_the_live_heap", retained_bytes_match_the_live_heap),
+        ("building_preallocates_what_the_docs_say", building_preallocates_what_the_docs_say),
+        ("put_keeps_what_it_pools_and_frees_what_it_discards", put_keeps_what_it_pools_and_frees_what_it_discards),
+    ];
+    let filter = std::env::args().skip(1).find(|a| !a.starts_with('-'));
+    let mut ran = 0;
+    for (name, test) in tests {
+        if filter.as_deref().is_some_and(|f| !name.contains(f)) {
+            continue;
+        }
+        test();
+        println!("test {name} ... ok");
+        ran += 1;
+    }
+    println!("test result: ok. {ran} passed (tests/heap.rs, one thread, no harness)");
 }

@@ -72,9 +72,12 @@ pub(crate) enum Event {
     /// Pooled buffers released after a whole decay interval unused, from a
     /// thread cache or a global queue, as for `Trimmed`.
     Decayed,
+    /// A buffer given to `BufPool::put` and pooled, counted in the tier it
+    /// entered. (Those discarded are counted by reason in the foreign row.)
+    Adopted,
 }
 
-pub(crate) const EVENTS: usize = Event::Decayed as usize + 1;
+pub(crate) const EVENTS: usize = Event::Adopted as usize + 1;
 
 /// The events of one tier. Padded, so that two tiers, and two threads'
 /// blocks, never share a cache line pair.
@@ -115,17 +118,21 @@ pub(crate) struct ThreadStats {
     /// Requests above the largest tier: `Miss` (each one allocates),
     /// `AboveCeiling` (the guard's end: never pooled) and `Detached`.
     oversize: TierCells,
+    /// Buffers given to `BufPool::put` and discarded, by reason.
+    foreign: TierCells,
 }
 
 impl ThreadStats {
     pub(crate) fn new(tiers: usize) -> Self {
-        Self { tiers: (0..tiers).map(|_| Arc::default()).collect(), oversize: TierCells::default() }
+        let tiers = (0..tiers).map(|_| Arc::default()).collect();
+        Self { tiers, oversize: TierCells::default(), foreign: TierCells::default() }
     }
 
     /// The cells a guard of `origin` is counted in.
     pub(crate) fn row(&self, origin: Origin) -> &TierCells {
         match origin.tier_index() {
             Some(tier) => &self.tiers[tier],
+            None if origin == Origin::FOREIGN => &self.foreign,
             None => &self.oversize,
         }
     }
@@ -141,5 +148,9 @@ impl ThreadStats {
 
     pub(crate) fn oversize(&self) -> &TierCells {
         &self.oversize
+    }
+
+    pub(crate) fn foreign(&self) -> &TierCells {
+        &self.foreign
     }
 }

@@ -20,28 +20,38 @@ pub(crate) struct Totals {
     threads: Vec<[u64; EVENTS]>,
     shared: Vec<[u64; EVENTS]>,
     oversize: [u64; EVENTS],
+    foreign: [u64; EVENTS],
 }
 
 impl Totals {
     pub(crate) fn new(tiers: usize) -> Self {
-        Self { threads: vec![[0; EVENTS]; tiers], shared: vec![[0; EVENTS]; tiers], oversize: [0; EVENTS] }
+        Self {
+            threads: vec![[0; EVENTS]; tiers],
+            shared: vec![[0; EVENTS]; tiers],
+            oversize: [0; EVENTS],
+            foreign: [0; EVENTS],
+        }
     }
 
     /// Adds a thread's block.
     pub(crate) fn add_thread(&mut self, block: &ThreadStats) {
-        Self::fold(&mut self.threads, &mut self.oversize, block);
+        for (sum, cells) in self.threads.iter_mut().zip(block.tiers()) {
+            add(sum, cells);
+        }
+        self.add_rows(block);
     }
 
     /// Adds the pool's shared block.
     pub(crate) fn add_shared(&mut self, block: &ThreadStats) {
-        Self::fold(&mut self.shared, &mut self.oversize, block);
-    }
-
-    fn fold(tiers: &mut [[u64; EVENTS]], oversize: &mut [u64; EVENTS], block: &ThreadStats) {
-        for (sum, cells) in tiers.iter_mut().zip(block.tiers()) {
+        for (sum, cells) in self.shared.iter_mut().zip(block.tiers()) {
             add(sum, cells);
         }
-        add(oversize, block.oversize());
+        self.add_rows(block);
+    }
+
+    fn add_rows(&mut self, block: &ThreadStats) {
+        add(&mut self.oversize, block.oversize());
+        add(&mut self.foreign, block.foreign());
     }
 
     /// Builds the public snapshot. `depot` gives each tier's global-queue
@@ -78,6 +88,7 @@ impl Totals {
                 detached: all(Detached),
                 trimmed: all(Trimmed),
                 decayed: all(Decayed),
+                adopted: all(Adopted),
                 retained_buffers: queued as u64 + cached,
                 retained_bytes: queued_bytes as u64 + cached * size as u64 + extra,
             });
@@ -88,9 +99,17 @@ impl Totals {
             discarded: o[AboveCeiling as usize],
             detached: o[Detached as usize],
         };
+        let f = &self.foreign;
+        let put_discards = Discards {
+            above_ceiling: f[AboveCeiling as usize],
+            shared: f[Shared as usize],
+            too_small: f[TooSmall as usize],
+            global_full: 0,
+            over_budget: f[OverBudget as usize],
+        };
         let handed_out: u64 = tiers.iter().map(|t| t.gets).sum::<u64>() + oversize.gets;
         let ended: u64 = tiers.iter().map(TierStats::ended).sum::<u64>() + oversize.discarded + oversize.detached;
-        Stats { outstanding: handed_out.saturating_sub(ended), tiers, oversize, max_retained_bytes: None }
+        Stats { outstanding: handed_out.saturating_sub(ended), tiers, oversize, put_discards, max_retained_bytes: None }
     }
 }
 
@@ -129,8 +148,13 @@ pub struct Stats {
     pub oversize: OversizeStats,
     /// Guards handed out and not yet ended (returned, discarded or detached).
     /// A buffer behind an `into_shared` `Bytes` counts until the last clone
-    /// drops.
+    /// drops. [`BufPool::put`](crate::BufPool::put) is not a get, and does
+    /// not change it.
     pub outstanding: u64,
+    /// Buffers given to [`BufPool::put`](crate::BufPool::put) and discarded,
+    /// by reason (`global_full` is counted in the tier, as for returns).
+    /// Those pooled are each tier's [`adopted`](TierStats::adopted).
+    pub put_discards: Discards,
     /// The pool's byte budget, if it has one
     /// ([`Builder::max_retained_bytes`](crate::Builder::max_retained_bytes)).
     pub max_retained_bytes: Option<usize>,
@@ -222,6 +246,9 @@ pub struct TierStats {
     pub trimmed: u64,
     /// Pooled buffers released by idle decay: unused for a whole interval.
     pub decayed: u64,
+    /// Buffers given to [`BufPool::put`](crate::BufPool::put) and pooled in
+    /// this tier. They are not guards, so they are not in `returns`.
+    pub adopted: u64,
     /// Buffers held in the global queue and all thread caches.
     pub retained_buffers: u64,
     /// Bytes of real capacity held in the global queue and all thread caches.
@@ -276,4 +303,47 @@ pub struct OversizeStats {
     pub discarded: u64,
     /// Oversize guards detached.
     pub detached: u64,
+}
+
+/// What became of a buffer given to [`BufPool::put`](crate::BufPool::put).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Put {
+    /// Pooled in the tier of this size.
+    Pooled {
+        /// The tier's size in bytes.
+        tier_size: usize,
+    },
+    /// Dropped instead, for this reason (and counted in
+    /// [`Stats::put_discards`]).
+    Discarded(Discard),
+}
+
+/// Why a buffer was dropped instead of pooled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Discard {
+    /// Its storage is still shared with another `Bytes` or `BytesMut`, or
+    /// there was nothing to reclaim (an empty `BytesMut::new()`).
+    Shared,
+    /// Its allocation is below the smallest tier.
+    TooSmall,
+    /// Its allocation is above the ceiling of every tier it could belong to.
+    AboveCeiling,
+    /// Pooling it would have taken the pool over its byte budget.
+    OverBudget,
+    /// The tier's global queue was full.
+    GlobalFull,
+}
+
+impl Discard {
+    pub(crate) fn from_event(event: Event) -> Self {
+        match event {
+            Event::Shared => Discard::Shared,
+            Event::TooSmall => Discard::TooSmall,
+            Event::AboveCeiling => Discard::AboveCeiling,
+            Event::OverBudget => Discard::OverBudget,
+            _ => Discard::GlobalFull,
+        }
+    }
 }

@@ -3,15 +3,19 @@
 #[path = "../../proptests/support.rs"]
 mod support;
 
+// Real sockets: Miri cannot run them.
+#[cfg(not(miri))]
+mod codec;
 mod config;
 mod freeze;
 mod get;
 mod memory;
+mod put;
 mod returns;
-// Real sockets: Miri cannot run them.
 #[cfg(not(miri))]
 mod stack;
 mod threads;
+mod traits;
 
 /// A pool with the default tiers whose caches are private to the test.
 pub(crate) fn pool() -> tierpool::BufPool {

@@ -1,0 +1,225 @@
+//! tokio-util codecs over TCP loopback with pooled read buffers: the buffer
+//! goes in through `FramedParts` (or `read_buffer_mut`) and comes back with
+//! `into_parts()` and `BufPool::put`, so a connection's buffer returns to the
+//! pool when the connection ends. Also the reader → workers hand-off of
+//! frames as `Bytes` from `into_shared`. These are the recipes of
+//! docs/guide.md, as tests.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+
+use bytes::Bytes;
+use futures_util::{SinkExt, StreamExt};
+use tierpool::{BufPool, Put};
+use tokio::io::AsyncWriteExt;
+use tokio::net::{TcpListener, TcpStream};
+use tokio_util::codec::{Framed, FramedParts, FramedRead, LengthDelimitedCodec, LinesCodec};
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap()
+}
+
+async fn listener() -> (TcpListener, std::net::SocketAddr) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    (listener, addr)
+}
+
+/// A frame of `len` bytes whose contents depend on `seed`, so every byte can
+/// be checked at the other end.
+fn frame(seed: usize, len: usize) -> Vec<u8> {
+    (0..len).map(|i| (seed * 31 + i * 7) as u8).collect()
+}
+
+/// The recipe for `FramedRead`: an empty initial buffer, the pooled one
+/// swapped in, and given back when the stream ends.
+async fn decode_frames(pool: &BufPool, socket: TcpStream) -> Vec<Vec<u8>> {
+    let mut framed = FramedRead::with_capacity(socket, LengthDelimitedCodec::new(), 0);
+    *framed.read_buffer_mut() = pool.get(64 * 1024).detach();
+    let mut frames = Vec::new();
+    while let Some(frame) = framed.next().await {
+        // A frame is split off the read buffer and shares its storage until
+        // it drops: handle it (here, copy it out), then let it go.
+        frames.push(frame.unwrap().to_vec());
+    }
+    let put = pool.put(framed.into_parts().read_buf);
+    assert!(matches!(put, Put::Pooled { tier_size: 65536 }), "{put:?}");
+    frames
+}
+
+#[test]
+fn framed_read_with_length_delimited_frames_reads_into_a_pooled_buffer() {
+    runtime().block_on(async {
+        let pool = Arc::new(BufPool::new());
+        let (listener, addr) = listener().await;
+        let server = {
+            let pool = Arc::clone(&pool);
+            tokio::spawn(async move { decode_frames(&pool, listener.accept().await.unwrap().0).await })
+        };
+        let mut client = Framed::new(TcpStream::connect(addr).await.unwrap(), LengthDelimitedCodec::new());
+        let sizes = [1, 100, 5000, 40_000, 3];
+        for (seed, &len) in sizes.iter().enumerate() {
+            client.send(Bytes::from(frame(seed, len))).await.unwrap();
+        }
+        drop(client);
+        let frames = server.await.unwrap();
+        assert_eq!(frames.len(), sizes.len());
+        for (seed, (got, &len)) in frames.iter().zip(&sizes).enumerate() {
+            assert_eq!(&got[..], &frame(seed, len)[..], "frame {seed}");
+        }
+        let t = &pool.stats().tiers[1];
+        assert_eq!((t.gets, t.detached, t.adopted), (1, 1, 1), "the buffer went out and came back");
+    });
+}
+
+#[test]
+fn framed_lines_codec_echo_with_a_pooled_read_buffer() {
+    runtime().block_on(async {
+        let pool = Arc::new(BufPool::new());
+        let (listener, addr) = listener().await;
+        let server = {
+            let pool = Arc::clone(&pool);
+            tokio::spawn(async move {
+                let (socket, _) = listener.accept().await.unwrap();
+                let mut parts = FramedParts::new::<String>(socket, LinesCodec::new());
+                parts.read_buf = pool.get(4096).detach();
+                let mut framed = Framed::from_parts(parts);
+                while let Some(line) = framed.next().await {
+                    framed.send(line.unwrap().to_uppercase()).await.unwrap();
+                }
+                pool.put(framed.into_parts().read_buf)
+            })
+        };
+        let mut client = Framed::new(TcpStream::connect(addr).await.unwrap(), LinesCodec::new());
+        let lines: Vec<String> = (0..200).map(|i| format!("line {i} {}", "x".repeat(i % 50))).collect();
+        for line in &lines {
+            client.send(line.clone()).await.unwrap();
+            assert_eq!(client.next().await.unwrap().unwrap(), line.to_uppercase());
+        }
+        drop(client);
+        assert_eq!(server.await.unwrap(), Put::Pooled { tier_size: 4096 });
+    });
+}
+
+#[test]
+fn a_thousand_short_connections_run_on_a_handful_of_buffers() {
+    const CONNECTIONS: usize = 1000;
+    const CONCURRENT: usize = 8;
+    runtime().block_on(async {
+        // A worker thread keeps up to `thread_cache` buffers of a tier for
+        // itself; a server that holds one read buffer per connection keeps
+        // that small, so its workers share what is free through the global
+        // queue.
+        let pool = Arc::new(BufPool::builder().thread_cache(&[64, 4, 2]).build().unwrap());
+        let (listener, addr) = listener().await;
+        // Connections the server handles at once, and the most there were.
+        let open = Arc::new((AtomicUsize::new(0), AtomicUsize::new(0)));
+        let server = {
+            let (pool, open) = (Arc::clone(&pool), Arc::clone(&open));
+            tokio::spawn(async move {
+                let mut handlers = Vec::new();
+                for _ in 0..CONNECTIONS {
+                    let (socket, _) = listener.accept().await.unwrap();
+                    let (pool, open) = (Arc::clone(&pool), Arc::clone(&open));
+                    handlers.push(tokio::spawn(async move {
+                        let now = open.0.fetch_add(1, SeqCst) + 1;
+                        open.1.fetch_max(now, SeqCst);
+                        let frames = decode_frames(&pool, socket).await.len();
+                        open.0.fetch_sub(1, SeqCst);
+                        frames
+                    }));
+                }
+                let mut frames = 0;
+                for h in handlers {
+                    frames += h.await.unwrap();
+                }
+                frames
+            })
+        };
+        let mut clients = Vec::new();
+        for c in 0..CONCURRENT {
+            clients.push(tokio::spawn(async move {
+                for n in (c..CONNECTIONS).step_by(CONCURRENT) {
+                    let socket = TcpStream::connect(addr).await.unwrap();
+                    let mut framed = Framed::new(socket, LengthDelimitedCodec::new());
+                    framed.send(Bytes::from(frame(n, 100 + n % 900))).await.unwrap();
+                    framed.send(Bytes::from(frame(n + 1, 10))).await.unwrap();
+                }
+            }));
+        }
+        for c in clients {
+            c.await.unwrap();
+        }
+        assert_eq!(server.await.unwrap(), 2 * CONNECTIONS);
+        let t = &pool.stats().tiers[1];
+        assert_eq!((t.gets, t.adopted), (CONNECTIONS as u64, CONNECTIONS as u64));
+        // A buffer is allocated for each connection open at once (and each of
+        // the 2 workers may keep 4 to itself); the rest are reused.
+        let most_open = open.1.load(SeqCst) as u64;
+        println!("{} misses for {CONNECTIONS} connections, at most {most_open} open at once", t.misses);
+        assert!(t.misses <= most_open + 2 * 4, "{} misses, {most_open} open at once", t.misses);
+        assert!(t.misses < 50, "a handful of buffers: {}", t.misses);
+    });
+}
+
+/// The reader → workers hand-off: one task reads length-prefixed frames into
+/// pooled buffers with `read_buf` (through the guard's own `BufMut`, bounded
+/// by `take` so the buffer never grows), sends each as a zero-copy `Bytes`
+/// (`into_shared`) over an mpsc channel, and workers check and drop them;
+/// each buffer returns to the pool when its last `Bytes` drops.
+#[test]
+fn a_reader_task_hands_frames_to_workers_as_shared_bytes() {
+    use tokio::io::AsyncReadExt;
+    const FRAMES: usize = 3000;
+    runtime().block_on(async {
+        let pool = Arc::new(BufPool::new());
+        let (listener, addr) = listener().await;
+        let writer = tokio::spawn(async move {
+            let mut socket = TcpStream::connect(addr).await.unwrap();
+            for n in 0..FRAMES {
+                let body = frame(n, 1 + n * 37 % 9000);
+                socket.write_u32(body.len() as u32).await.unwrap();
+                socket.write_all(&body).await.unwrap();
+            }
+        });
+        let (tx, rx) = tokio::sync::mpsc::channel::<(usize, Bytes)>(16);
+        let rx = Arc::new(tokio::sync::Mutex::new(rx));
+        let workers: Vec<_> = (0..3)
+            .map(|_| {
+                let rx = Arc::clone(&rx);
+                tokio::spawn(async move {
+                    let mut checked = 0;
+                    while let Some((n, bytes)) = { rx.lock().await.recv().await } {
+                        assert_eq!(&bytes[..], &frame(n, bytes.len())[..], "frame {n}");
+                        checked += 1;
+                    }
+                    checked
+                })
+            })
+            .collect();
+        let (mut socket, _) = listener.accept().await.unwrap();
+        for n in 0..FRAMES {
+            let len = socket.read_u32().await.unwrap() as usize;
+            let mut buf = pool.get_owned(len);
+            while buf.len() < len {
+                let spare = len - buf.len();
+                let mut limited = (&mut socket).take(spare as u64);
+                let read = limited.read_buf(&mut buf).await.unwrap();
+                assert!(read > 0, "the socket ended early");
+            }
+            tx.send((n, buf.into_shared())).await.unwrap();
+        }
+        drop(tx);
+        writer.await.unwrap();
+        let mut checked = 0;
+        for w in workers {
+            checked += w.await.unwrap();
+        }
+        assert_eq!(checked, FRAMES);
+        let stats = pool.stats();
+        assert_eq!(stats.outstanding, 0, "every buffer came back with its last Bytes");
+        assert_eq!(stats.discards().total(), 0, "and was pooled");
+        // Until the workers' caches fill and spill, the reader allocates.
+        assert!(stats.hit_rate() > 0.75, "buffers were reused: {}", stats.hit_rate());
+    });
+}
