@@ -70,6 +70,9 @@ pub(crate) struct Origin(u8);
 impl Origin {
     pub(crate) const OVERSIZE: Origin = Origin(u8::MAX);
     pub(crate) const FOREIGN: Origin = Origin(u8::MAX - 1);
+    /// Marks a tier origin handed out by a pool in a test mode (`debug.rs`),
+    /// so that only such guards' returns reach the test modes' code.
+    const TRACED: u8 = 0x80;
 
     /// The origin of a buffer handed out by tier `index`.
     #[inline]
@@ -78,9 +81,22 @@ impl Origin {
         Origin(index as u8)
     }
 
-    /// The tier's index, or `None` for an oversize or foreign buffer.
+    /// The same tier, marked as handed out by a pool in a test mode.
+    pub(crate) fn traced(self) -> Self {
+        Origin(self.0 | Self::TRACED)
+    }
+
+    /// The tier's index, traced or not, or `None` for an oversize or foreign
+    /// buffer.
     #[inline]
     pub(crate) fn tier_index(self) -> Option<usize> {
-        (self.0 < Self::FOREIGN.0).then_some(usize::from(self.0))
+        let index = usize::from(self.0 & !Self::TRACED);
+        (index < crate::MAX_TIERS).then_some(index)
+    }
+
+    /// The tier's index, for a tier origin that is not traced.
+    #[inline]
+    pub(crate) fn plain_tier(self) -> Option<usize> {
+        (usize::from(self.0) < crate::MAX_TIERS).then_some(usize::from(self.0))
     }
 }

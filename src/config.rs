@@ -147,6 +147,8 @@ pub struct Builder {
     max_retained_bytes: Option<usize>,
     idle_timeout: Option<Duration>,
     scrub_on_return: bool,
+    track_callers: bool,
+    chaos: Option<u64>,
 }
 
 #[derive(Debug, Clone)]
@@ -186,6 +188,8 @@ impl Builder {
             max_retained_bytes: None,
             idle_timeout: Some(DEFAULT_IDLE_TIMEOUT),
             scrub_on_return: false,
+            track_callers: false,
+            chaos: None,
         }
     }
 
@@ -382,6 +386,69 @@ impl Builder {
         self
     }
 
+    /// Records, for every buffer checked out, the source line that checked
+    /// it out, so that a leak says where it was taken: see
+    /// [`BufPool::outstanding_by_caller`](crate::BufPool::outstanding_by_caller)
+    /// and [`BufPool::assert_quiescent`](crate::BufPool::assert_quiescent).
+    /// For tests; off by default.
+    ///
+    /// The call site is `#[track_caller]`'s, so no stack is walked. Every
+    /// checkout counts: `get`, `try_get`, `get_owned`, `try_get_owned`,
+    /// `tierpool::get`, and `into_shared`, which moves a buffer's checkout to
+    /// its own caller until the last clone of the `Bytes` drops.
+    ///
+    /// Off, it costs nothing. On, every get and return of the pool takes the
+    /// slow path and a lock (docs/benchmarks.md has the figures).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = tierpool::BufPool::builder().track_callers(true).build()?;
+    /// let leaked = pool.get(100);
+    /// let out = pool.outstanding_by_caller();
+    /// assert_eq!((out[0].location.line(), out[0].buffers), (line!() - 2, 1));
+    /// # drop(leaked);
+    /// # Ok::<(), tierpool::ConfigError>(())
+    /// ```
+    #[must_use]
+    pub fn track_callers(mut self, track: bool) -> Self {
+        self.track_callers = track;
+        self
+    }
+
+    /// Shakes the assumptions of the code that uses the pool, for tests:
+    /// deterministically from `seed`, the pool
+    ///
+    /// - hands out one get in four a fresh buffer with more capacity than its
+    ///   tier's size (up to the tier's ceiling), where code that expects
+    ///   `capacity() == tier size` breaks;
+    /// - fills the spare capacity of every buffer it hands out with the
+    ///   pattern `tierpool-chaos! `, where code that reads
+    ///   `spare_capacity_mut()` or past `len()` sees it;
+    /// - drops one return in four instead of pooling it (as Go's race
+    ///   detector does to `sync.Pool`), counted in `discards.chaos`, where
+    ///   code that expects to get its own buffer back breaks.
+    ///
+    /// Every guarantee holds: a buffer is handed out empty, with
+    /// `capacity() >= n`, and never aliased. The same seed and the same
+    /// sequence of operations give the same effects, so a failure replays
+    /// from its seed. Off by default; on, every get and return takes the slow
+    /// path.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = tierpool::BufPool::builder().chaos(7).build()?;
+    /// let buf = pool.get(100);
+    /// assert!(buf.is_empty() && buf.capacity() >= 100);
+    /// # Ok::<(), tierpool::ConfigError>(())
+    /// ```
+    #[must_use]
+    pub fn chaos(mut self, seed: u64) -> Self {
+        self.chaos = Some(seed);
+        self
+    }
+
     /// Checks every setting; the first problem found is the error (see
     /// `Builder::build` for the list).
     pub(crate) fn validate(self) -> Result<Config, ConfigError> {
@@ -465,6 +532,8 @@ impl Builder {
             max_retained_bytes: self.max_retained_bytes,
             idle_timeout: self.idle_timeout,
             scrub_on_return: self.scrub_on_return,
+            track_callers: self.track_callers,
+            chaos: self.chaos,
         })
     }
 }
@@ -500,6 +569,8 @@ pub(crate) struct Config {
     pub(crate) max_retained_bytes: Option<usize>,
     pub(crate) idle_timeout: Option<Duration>,
     pub(crate) scrub_on_return: bool,
+    pub(crate) track_callers: bool,
+    pub(crate) chaos: Option<u64>,
 }
 
 // === impl Config ===

@@ -32,16 +32,32 @@ pub(crate) const TICK_EVERY: u32 = 1024;
 /// batch (docs/design.md has the measurement).
 pub(crate) const TRANSFER_TICK_EVERY: u32 = 8;
 
-/// `trim` generations in the high half, decay epochs in the low half.
+/// `trim` generations in bits 32..63, decay epochs in the low half, and
+/// [`DEBUG`](Self::DEBUG) in the top bit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Epochs(pub(crate) u64);
 
 impl Epochs {
     pub(crate) const TRIM: u64 = 1 << 32;
 
+    /// Set for the life of a pool in a test mode (`debug.rs`). A thread
+    /// cache's seen epochs never have it, so the fast paths, which compare
+    /// the two words, never match, and every operation takes a slow path.
+    pub(crate) const DEBUG: u64 = 1 << 63;
+
+    /// The word with `DEBUG` cleared: what a thread cache records as seen.
+    pub(crate) fn seen(self) -> Epochs {
+        Epochs(self.0 & !Self::DEBUG)
+    }
+
     /// Whether `trim` ran between `self` and `now`.
     pub(crate) fn trimmed_since(self, now: Epochs) -> bool {
-        self.0 >> 32 != now.0 >> 32
+        (self.0 & !Self::DEBUG) >> 32 != (now.0 & !Self::DEBUG) >> 32
+    }
+
+    /// The next trim generation of `word`, `DEBUG` kept as it was.
+    pub(crate) fn next_trim(word: u64) -> u64 {
+        (word & Self::DEBUG) | (word.wrapping_add(Self::TRIM) & !Self::DEBUG)
     }
 }
 

@@ -28,6 +28,7 @@ use thread_local::ThreadLocal;
 use crate::budget::Budget;
 use crate::buffer::Origin;
 use crate::config::Config;
+use crate::debug::Debug;
 use crate::decay::{Clock, Epochs};
 use crate::depot::Depot;
 use crate::stats::{Event, Stats, ThreadStats, Totals};
@@ -57,6 +58,8 @@ pub(crate) struct Engine {
     shared: ThreadStats,
     /// Lets a thread cache hold the engine weakly, to flush it at thread exit.
     weak_self: Weak<Engine>,
+    /// The test modes (`debug.rs`), if any is on.
+    debug: Option<Debug>,
 }
 
 static NEXT_ID: StaticU64 = StaticU64::new(0);
@@ -88,10 +91,12 @@ impl Engine {
     pub(crate) fn new(config: Config) -> Arc<Self> {
         let depots = (config.global_queue.iter().enumerate()).map(|(t, &c)| Depot::new(c, config.batch(t))).collect();
         let tiers = config.tiers();
+        let debug = Debug::new(config.track_callers, config.chaos);
         Arc::new_cyclic(|weak_self| Engine {
             id: NEXT_ID.fetch_add(1, Relaxed),
             index: take_index(),
-            epochs: AtomicU64::new(0),
+            epochs: AtomicU64::new(if debug.is_some() { Epochs::DEBUG } else { 0 }),
+            debug,
             budget: config.max_retained_bytes.map(Budget::new),
             clock: Clock::new(config.idle_timeout),
             depots,
@@ -125,6 +130,11 @@ impl Engine {
     #[inline]
     pub(crate) fn epochs(&self) -> Epochs {
         Epochs(self.epochs.load(Relaxed))
+    }
+
+    /// The test modes, if any is on; only slow paths ask.
+    pub(crate) fn debug(&self) -> Option<&Debug> {
+        self.debug.as_ref()
     }
 
     #[inline]
@@ -185,7 +195,7 @@ impl Engine {
     /// its next use, and releases the global queues now; returns the bytes
     /// released.
     pub(crate) fn trim_depots(&self) -> usize {
-        self.epochs.fetch_add(Epochs::TRIM, Relaxed);
+        let _ = self.epochs.fetch_update(Relaxed, Relaxed, |word| Some(Epochs::next_trim(word)));
         let mut released = 0;
         for (tier, depot) in self.depots.iter().enumerate() {
             let (buffers, bytes) = depot.drain();

@@ -18,8 +18,33 @@ use crate::pool::BufPool;
 /// assert!(shared.is_empty());
 /// ```
 pub fn global() -> &'static BufPool {
-    static GLOBAL: OnceLock<BufPool> = OnceLock::new();
     GLOBAL.get_or_init(BufPool::new)
+}
+
+static GLOBAL: OnceLock<BufPool> = OnceLock::new();
+
+/// Makes `pool` the process-wide pool of [`global`] and [`get`], if neither
+/// has been used yet: for a program with its own tiers, or a test binary
+/// that wants [`Builder::track_callers`](crate::Builder::track_callers) on
+/// the global pool too.
+///
+/// # Errors
+///
+/// Gives `pool` back if the global pool exists already (it is built on the
+/// first use of [`global`] or [`get`]).
+///
+/// # Examples
+///
+/// ```
+/// let pool = tierpool::BufPool::builder().tiers(&[256, 8192]).build()?;
+/// assert!(tierpool::set_global(pool).is_ok());
+/// assert_eq!(tierpool::get(100).capacity(), 256);
+/// let again = tierpool::BufPool::new();
+/// assert!(tierpool::set_global(again).is_err(), "set once");
+/// # Ok::<(), tierpool::ConfigError>(())
+/// ```
+pub fn set_global(pool: BufPool) -> Result<(), BufPool> {
+    GLOBAL.set(pool)
 }
 
 /// Gets a buffer from the [`global`] pool: `tierpool::global().get(n)`.

@@ -262,11 +262,13 @@ impl<'a> PooledBuf<'a> {
     /// ```
     #[must_use = "detach returns the buffer"]
     pub fn detach(mut self) -> BytesMut {
-        local::count(self.engine(), self.origin, Event::Detached);
-        match self.buf.take() {
-            Some(buf) => *buf,
-            None => ended(),
+        let Some(buf) = self.buf.take() else { ended() };
+        let engine = self.pool.engine();
+        local::count(engine, self.origin, Event::Detached);
+        if let Some(debug) = engine.debug() {
+            debug.ended(&buf);
         }
+        *buf
     }
 
     /// The size of the tier this buffer was handed out from, or `None` for an
@@ -327,7 +329,13 @@ impl PooledBuf<'static> {
     /// assert_eq!(pool.stats().outstanding, 0);
     /// ```
     #[must_use = "into_shared returns the Bytes"]
+    #[track_caller]
     pub fn into_shared(self) -> Bytes {
+        if let Some(debug) = self.engine().debug()
+            && let Some(buf) = &self.buf
+        {
+            debug.moved(buf, std::panic::Location::caller());
+        }
         Bytes::from_owner(self)
     }
 }

@@ -222,6 +222,7 @@ mod buffer; // the pooled buffer and its invariants
 mod budget;
 mod decay;
 mod stats;
+mod debug; // call-site tracking and chaos, for tests
 mod magazine; // a thread's cache for one tier
 mod depot; // the global level of one tier
 mod engine; // one pool's shared state
@@ -241,8 +242,9 @@ pub use config::{
     Builder, DEFAULT_CEILING_FACTOR, DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_REQUEST, DEFAULT_TIERS, MAX_CEILING,
     MAX_GLOBAL_QUEUE, MAX_THREAD_CACHE, MAX_TIER_SIZE, MAX_TIERS, default_global_queue, default_thread_cache,
 };
+pub use debug::Outstanding;
 pub use error::{ConfigError, GetError};
-pub use global::{get, global};
+pub use global::{get, global, set_global};
 pub use guard::PooledBuf;
 pub use pool::BufPool;
 pub use stats::{Discard, Discards, OversizeStats, Put, Stats, TierStats};

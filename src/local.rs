@@ -33,9 +33,11 @@
 
 use core::cell::{Cell, RefCell};
 use core::mem::ManuallyDrop;
+use std::panic::Location;
 
 use crate::budget::Credit;
 use crate::buffer::{self, Origin, Pooled};
+use crate::debug::{Chaos, Debug};
 use crate::decay::{Epochs, TICK_EVERY, TRANSFER_TICK_EVERY};
 use crate::engine::Engine;
 use crate::error::GetError;
@@ -131,17 +133,25 @@ fn on_ready_slot<T, R>(engine: &Engine, value: T, f: impl FnOnce(&mut Slot, T) -
     }
 }
 
-/// A buffer of `tier`, and whether it is standard (capacity exactly the
-/// tier's size): the thread cache, then the global depot, then a new
-/// allocation (a miss).
+/// A buffer of `tier`, its origin, and whether its guard starts pristine (a
+/// standard buffer from a pool that neither scrubs nor runs a test mode):
+/// the thread cache, then the global depot, then a new allocation (a miss;
+/// with `fallible`, an allocator failure is an error). `caller` is the
+/// checkout's call site, for `track_callers`.
 ///
 /// Inlined into the caller is only the cache hit; anything else starts over
-/// in [`take_slow`].
+/// in [`take_slow`], which alone uses `caller` and `fallible`.
 #[inline]
-pub(crate) fn take(engine: &Engine, tier: usize) -> (Pooled, bool) {
+pub(crate) fn take(
+    engine: &Engine,
+    tier: usize,
+    fallible: bool,
+    caller: &'static Location<'static>,
+) -> Result<(Pooled, Origin, bool), GetError> {
     match on_ready_slot(engine, (), |slot, ()| slot.pop_fast(engine, tier).ok_or(())) {
-        Ok(buf) => (buf, true),
-        Err(()) => take_slow(engine, tier),
+        // A scrubbing pool checks every return in full (`recycle.rs`).
+        Ok(buf) => Ok((buf, Origin::tier(tier), !engine.config().scrub_on_return)),
+        Err(()) => take_slow(engine, tier, fallible, caller),
     }
 }
 
@@ -155,31 +165,38 @@ pub(crate) fn push_fast(engine: &Engine, tier: usize, buf: Pooled) -> Result<(),
 
 // === the slow paths ===
 
-/// Everything [`take`]'s fast path does not handle.
+/// Everything [`take`]'s fast path does not handle, including the test
+/// modes: a pool in one never hits the fast path (`debug.rs`).
 #[cold]
 #[inline(never)]
-fn take_slow(engine: &Engine, tier: usize) -> (Pooled, bool) {
-    match take_cached_slow(engine, tier) {
-        Some(found) => found,
-        None => match miss(engine, Origin::tier(tier), engine.config().sizes[tier], false) {
-            Ok(buf) => (buf, true),
-            Err(err) => unreachable!("an infallible allocation failed: {err}"),
+fn take_slow(
+    engine: &Engine,
+    tier: usize,
+    fallible: bool,
+    caller: &'static Location<'static>,
+) -> Result<(Pooled, Origin, bool), GetError> {
+    let config = engine.config();
+    let (origin, size) = (Origin::tier(tier), config.sizes[tier]);
+    let debug = engine.debug();
+    let larger = debug.and_then(Debug::chaos).and_then(|chaos| chaos.larger(size, config.ceilings[tier]));
+    let (mut buf, standard) = match larger {
+        Some(capacity) => (miss(engine, origin, capacity, fallible)?, false),
+        None => match take_cached(engine, tier) {
+            Some(found) => found,
+            None => (miss(engine, origin, size, fallible)?, true),
         },
+    };
+    let Some(debug) = debug else { return Ok((buf, origin, standard && !config.scrub_on_return)) };
+    if debug.chaos().is_some() {
+        Chaos::fill(&mut buf);
     }
+    debug.checked_out(&buf, caller);
+    Ok((buf, origin.traced(), false))
 }
 
-/// Like [`take`], but `None` instead of allocating (for `try_get`, which
-/// allocates fallibly with [`miss`]).
-#[inline]
-pub(crate) fn take_cached(engine: &Engine, tier: usize) -> Option<(Pooled, bool)> {
-    match on_ready_slot(engine, (), |slot, ()| slot.pop_fast(engine, tier).ok_or(())) {
-        Ok(buf) => Some((buf, true)),
-        Err(()) => take_cached_slow(engine, tier),
-    }
-}
-
-#[cold]
-fn take_cached_slow(engine: &Engine, tier: usize) -> Option<(Pooled, bool)> {
+/// A buffer from this thread's cache or the global depot, without
+/// allocating; `None` if both are empty.
+fn take_cached(engine: &Engine, tier: usize) -> Option<(Pooled, bool)> {
     with_slot(engine, |slot| slot.take_slow(engine, tier)).unwrap_or_else(|| take_shared(engine, tier))
 }
 
@@ -362,7 +379,7 @@ impl Slot {
 
     /// Per-operation housekeeping on the slow paths: one relaxed load.
     fn sync(&mut self, engine: &Engine) {
-        let now = engine.epochs();
+        let now = engine.epochs().seen();
         if now != self.seen {
             self.catch_up(engine, now);
         }
@@ -399,7 +416,7 @@ impl Slot {
     /// on the pool's shared counters (module docs).
     fn retire(mut self) {
         let Some(engine) = self.engine.upgrade() else { return };
-        let now = engine.epochs();
+        let now = engine.epochs().seen();
         if self.seen != now {
             self.catch_up(&engine, now);
         }

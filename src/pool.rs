@@ -5,10 +5,13 @@
 //!                       └─► above the largest tier: allocate exactly n, unpooled
 //! ```
 
+use std::panic::Location;
+
 use bytes::BytesMut;
 
 use crate::buffer::{Origin, Pooled};
 use crate::config::Builder;
+use crate::debug::Outstanding;
 use crate::engine::Engine;
 use crate::error::{ConfigError, GetError};
 use crate::guard::{PoolRef, PooledBuf};
@@ -163,6 +166,7 @@ impl BufPool {
     /// assert!(matches!(err, GetError::TooLarge { .. }));
     /// ```
     #[inline]
+    #[track_caller]
     pub fn try_get(&self, min_capacity: usize) -> Result<PooledBuf<'_>, GetError> {
         self.checkout(min_capacity, true, PoolRef::Borrowed(&self.engine))
     }
@@ -210,6 +214,7 @@ impl BufPool {
     /// let pool = std::sync::Arc::new(tierpool::BufPool::new());
     /// assert!(pool.try_get_owned(usize::MAX).is_err());
     /// ```
+    #[track_caller]
     pub fn try_get_owned(self: &Arc<Self>, min_capacity: usize) -> Result<PooledBuf<'static>, GetError> {
         self.checkout(min_capacity, true, PoolRef::Owned(Arc::clone(&self.engine)))
     }
@@ -218,34 +223,31 @@ impl BufPool {
     /// `try_get_owned`, which differ only in `pool` and `fallible` (a miss
     /// then allocates fallibly).
     #[inline(always)]
+    #[track_caller]
     fn checkout<'a>(&self, n: usize, fallible: bool, pool: PoolRef<'a>) -> Result<PooledBuf<'a>, GetError> {
         let engine = &*self.engine;
+        let caller = Location::caller();
         let Some(tier) = engine.config().tier_for_request(n) else {
-            let buf = self.oversize(n, fallible)?;
+            let buf = self.oversize(n, fallible, caller)?;
             return Ok(PooledBuf::new(buf, Origin::OVERSIZE, false, pool));
         };
-        let (buf, standard) = if fallible {
-            match local::take_cached(engine, tier) {
-                Some(found) => found,
-                None => (local::miss(engine, Origin::tier(tier), engine.config().sizes[tier], true)?, true),
-            }
-        } else {
-            local::take(engine, tier)
-        };
-        // A scrubbing pool checks every return in full (`recycle.rs`).
-        let pristine = standard && !engine.config().scrub_on_return;
-        Ok(PooledBuf::new(buf, Origin::tier(tier), pristine, pool))
+        let (buf, origin, pristine) = local::take(engine, tier, fallible, caller)?;
+        Ok(PooledBuf::new(buf, origin, pristine, pool))
     }
 
     /// An exact-size, unpooled buffer above the largest tier.
     #[cold]
-    fn oversize(&self, n: usize, fallible: bool) -> Result<Pooled, GetError> {
+    fn oversize(&self, n: usize, fallible: bool, caller: &'static Location<'static>) -> Result<Pooled, GetError> {
         let engine = &*self.engine;
         let limit = engine.config().max_request;
         if n > limit {
             return Err(GetError::TooLarge { requested: n, limit });
         }
-        local::miss(engine, Origin::OVERSIZE, n, fallible)
+        let buf = local::miss(engine, Origin::OVERSIZE, n, fallible)?;
+        if let Some(debug) = engine.debug() {
+            debug.checked_out(&buf, caller);
+        }
+        Ok(buf)
     }
 
     /// A snapshot of the pool's counters, summed over all threads.
@@ -266,6 +268,69 @@ impl BufPool {
     #[must_use]
     pub fn stats(&self) -> Stats {
         self.engine.snapshot()
+    }
+
+    /// The buffers checked out and not yet ended, grouped by the source line
+    /// that checked them out, most first. Needs
+    /// [`Builder::track_callers`]; empty without it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = tierpool::BufPool::builder().track_callers(true).build()?;
+    /// let a = pool.get(10);
+    /// let b = pool.get(10);
+    /// let out = pool.outstanding_by_caller();
+    /// assert_eq!(out.len(), 2, "two call sites");
+    /// assert!(out.iter().all(|o| o.location.file().ends_with(".rs") && o.buffers == 1));
+    /// drop((a, b));
+    /// assert!(pool.outstanding_by_caller().is_empty());
+    /// # Ok::<(), tierpool::ConfigError>(())
+    /// ```
+    #[must_use]
+    pub fn outstanding_by_caller(&self) -> Vec<Outstanding> {
+        self.engine.debug().and_then(|debug| debug.outstanding()).unwrap_or_default()
+    }
+
+    /// Panics if any buffer of this pool is checked out: for the end of a
+    /// test, after the code under test should have given everything back.
+    /// The message lists where each outstanding buffer was checked out (with
+    /// [`Builder::track_callers`]), or gives their number.
+    ///
+    /// # Panics
+    ///
+    /// If [`Stats::outstanding`] is not 0.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = tierpool::BufPool::builder().track_callers(true).build()?;
+    /// let leaked = pool.get(10);
+    /// let err = std::panic::catch_unwind(|| pool.assert_quiescent()).unwrap_err();
+    /// let msg = err.downcast_ref::<String>().unwrap();
+    /// assert!(msg.contains("1 buffer") && msg.contains(file!()), "{msg}");
+    /// drop(leaked);
+    /// pool.assert_quiescent();
+    /// # Ok::<(), tierpool::ConfigError>(())
+    /// ```
+    #[track_caller]
+    pub fn assert_quiescent(&self) {
+        let outstanding = self.stats().outstanding;
+        if outstanding == 0 {
+            return;
+        }
+        let sites = self.outstanding_by_caller();
+        let mut msg = format!("tierpool: {outstanding} buffer(s) still checked out");
+        if sites.is_empty() {
+            msg.push_str(" (turn on Builder::track_callers to see where they were taken)");
+        } else {
+            msg.push_str(", taken at:");
+            for site in &sites {
+                let s = if site.buffers == 1 { "" } else { "s" };
+                msg.push_str(&format!("\n  {}: {} buffer{s}, {} bytes", site.location, site.buffers, site.bytes));
+            }
+        }
+        panic!("{msg}");
     }
 
     /// Releases every buffer in the global queues and in the calling thread's

@@ -34,6 +34,7 @@ use bytes::{Buf, BufMut, Bytes, BytesMut};
 
 use crate::buffer::{Origin, Pooled};
 use crate::config::{Config, Fit};
+use crate::debug::{Chaos, Debug};
 use crate::engine::Engine;
 use crate::local::{self, Via};
 use crate::stats::Event;
@@ -52,11 +53,16 @@ pub(crate) fn give_back(engine: &Engine, origin: Origin, mut buf: Pooled, pristi
 /// Every return that is not pristine: the common return of a guard that was
 /// passed on as `&mut BytesMut`, so not `#[cold]`.
 #[inline(never)]
-fn give_back_checked(engine: &Engine, origin: Origin, mut buf: Pooled) {
-    let Some(from) = origin.tier_index() else {
-        drop(buf); // oversize: never pooled
-        return local::count(engine, origin, Event::AboveCeiling);
-    };
+fn give_back_checked(engine: &Engine, origin: Origin, buf: Pooled) {
+    match origin.plain_tier() {
+        Some(from) => check_and_admit(engine, from, buf),
+        None => give_back_unusual(engine, origin, buf),
+    }
+}
+
+/// Normalises a returned buffer, then pools it or discards it.
+#[inline]
+fn check_and_admit(engine: &Engine, from: usize, mut buf: Pooled) {
     let config = engine.config();
     // Most checked returns come back in the tier they left, standard.
     let tier = normalise(&mut buf).and_then(|capacity| match capacity == config.sizes[from] {
@@ -71,9 +77,26 @@ fn give_back_checked(engine: &Engine, origin: Origin, mut buf: Pooled) {
         }
         Err(reason) => {
             drop(buf);
-            local::count(engine, origin, reason);
+            local::count(engine, Origin::tier(from), reason);
         }
     }
+}
+
+/// The returns of oversize guards, and of guards of a pool in a test mode.
+#[cold]
+fn give_back_unusual(engine: &Engine, origin: Origin, buf: Pooled) {
+    if let Some(debug) = engine.debug() {
+        debug.ended(&buf);
+    }
+    let Some(from) = origin.tier_index() else {
+        drop(buf); // oversize: never pooled
+        return local::count(engine, origin, Event::AboveCeiling);
+    };
+    if engine.debug().and_then(Debug::chaos).is_some_and(Chaos::drop_return) {
+        drop(buf);
+        return local::count(engine, origin, Event::Chaos);
+    }
+    check_and_admit(engine, from, buf);
 }
 
 /// Adopts a buffer from outside the pool (`BufPool::put`): the checked

@@ -75,9 +75,11 @@ pub(crate) enum Event {
     /// A buffer given to `BufPool::put` and pooled, counted in the tier it
     /// entered. (Those discarded are counted by reason in the foreign row.)
     Adopted,
+    /// A guard's return dropped by chaos (`Builder::chaos`).
+    Chaos,
 }
 
-pub(crate) const EVENTS: usize = Event::Adopted as usize + 1;
+pub(crate) const EVENTS: usize = Event::Chaos as usize + 1;
 
 /// The events of one tier. Padded, so that two tiers, and two threads'
 /// blocks, never share a cache line pair.

@@ -84,6 +84,7 @@ impl Totals {
                     too_small: all(TooSmall),
                     global_full: all(GlobalFull),
                     over_budget: all(OverBudget),
+                    chaos: all(Chaos),
                 },
                 detached: all(Detached),
                 trimmed: all(Trimmed),
@@ -106,6 +107,7 @@ impl Totals {
             too_small: f[TooSmall as usize],
             global_full: 0,
             over_budget: f[OverBudget as usize],
+            chaos: 0,
         };
         let handed_out: u64 = tiers.iter().map(|t| t.gets).sum::<u64>() + oversize.gets;
         let ended: u64 = tiers.iter().map(TierStats::ended).sum::<u64>() + oversize.discarded + oversize.detached;
@@ -193,6 +195,7 @@ impl Stats {
             too_small: sum.too_small + t.discards.too_small,
             global_full: sum.global_full + t.discards.global_full,
             over_budget: sum.over_budget + t.discards.over_budget,
+            chaos: sum.chaos + t.discards.chaos,
         })
     }
 
@@ -279,6 +282,9 @@ pub struct Discards {
     pub global_full: u64,
     /// Would have taken the pool over its byte budget.
     pub over_budget: u64,
+    /// Dropped by [`Builder::chaos`](crate::Builder::chaos), which drops one
+    /// return in four.
+    pub chaos: u64,
 }
 
 impl Discards {
@@ -289,7 +295,7 @@ impl Discards {
     }
 
     fn at_return(&self) -> u64 {
-        self.above_ceiling + self.shared + self.too_small + self.over_budget
+        self.above_ceiling + self.shared + self.too_small + self.over_budget + self.chaos
     }
 }
 

@@ -7,6 +7,7 @@ mod support;
 #[cfg(not(miri))]
 mod codec;
 mod config;
+mod debug;
 mod freeze;
 mod get;
 mod memory;

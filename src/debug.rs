@@ -1,0 +1,162 @@
+//! The modes for tests: call-site attribution of every checkout
+//! (`Builder::track_callers`), and seeded chaos (`Builder::chaos`).
+//!
+//! Both are off by default and cost the hot path nothing then: a pool with
+//! either on sets [`Epochs::DEBUG`](crate::decay::Epochs::DEBUG) in its
+//! epochs word, which no thread cache's seen epochs ever has, so every get
+//! and return of that pool takes the slow paths, where this module is
+//! called. Its guards are never pristine, so their returns are checked in
+//! full.
+
+use std::collections::HashMap;
+use std::panic::Location;
+
+use bytes::BytesMut;
+
+use crate::buffer::Pooled;
+use crate::sync::statics::Mutex;
+use crate::sync::{AtomicU64, Ordering::Relaxed};
+
+/// What a pool in a test mode does besides pooling.
+#[derive(Debug)]
+pub(crate) struct Debug {
+    /// Live checkouts by the address of their buffer's box, with their call
+    /// site and capacity; `None` unless `track_callers`.
+    tracker: Option<Mutex<HashMap<usize, (&'static Location<'static>, usize)>>>,
+    chaos: Option<Chaos>,
+}
+
+/// One group of [`BufPool::outstanding_by_caller`](crate::BufPool::outstanding_by_caller):
+/// the buffers checked out at one source line and not yet ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Outstanding {
+    /// Where they were checked out: the caller of `get`, `try_get`,
+    /// `get_owned`, `try_get_owned` or `tierpool::get`, or of `into_shared`
+    /// for a buffer behind a `Bytes`.
+    pub location: &'static Location<'static>,
+    /// How many are out.
+    pub buffers: usize,
+    /// Their capacity when checked out, summed.
+    pub bytes: usize,
+}
+
+impl Debug {
+    /// The test modes asked for, or `None` for a pool with neither.
+    pub(crate) fn new(track_callers: bool, chaos: Option<u64>) -> Option<Self> {
+        (track_callers || chaos.is_some()).then(|| Debug {
+            tracker: track_callers.then(|| Mutex::new(HashMap::new())),
+            chaos: chaos.map(|seed| Chaos { seed, next: AtomicU64::new(0) }),
+        })
+    }
+
+    fn tracker(&self) -> Option<std::sync::MutexGuard<'_, HashMap<usize, (&'static Location<'static>, usize)>>> {
+        let tracker = self.tracker.as_ref()?;
+        Some(tracker.lock().unwrap_or_else(std::sync::PoisonError::into_inner))
+    }
+
+    /// A buffer was checked out at `caller`.
+    pub(crate) fn checked_out(&self, buf: &Pooled, caller: &'static Location<'static>) {
+        if let Some(mut live) = self.tracker() {
+            live.insert(key(buf), (caller, buf.capacity()));
+        }
+    }
+
+    /// The checkout of `buf` moved to `caller` (`into_shared`).
+    pub(crate) fn moved(&self, buf: &Pooled, caller: &'static Location<'static>) {
+        if let Some(mut live) = self.tracker()
+            && let Some(entry) = live.get_mut(&key(buf))
+        {
+            entry.0 = caller;
+        }
+    }
+
+    /// The checkout of `buf` ended.
+    pub(crate) fn ended(&self, buf: &Pooled) {
+        if let Some(mut live) = self.tracker() {
+            live.remove(&key(buf));
+        }
+    }
+
+    /// The live checkouts grouped by call site, most buffers first; `None`
+    /// without `track_callers`.
+    pub(crate) fn outstanding(&self) -> Option<Vec<Outstanding>> {
+        let live = self.tracker()?;
+        let mut by_site: HashMap<&'static Location<'static>, Outstanding> = HashMap::new();
+        for &(location, bytes) in live.values() {
+            let group = by_site.entry(location).or_insert(Outstanding { location, buffers: 0, bytes: 0 });
+            group.buffers += 1;
+            group.bytes += bytes;
+        }
+        let mut groups: Vec<Outstanding> = by_site.into_values().collect();
+        groups.sort_by(|a, b| {
+            (b.buffers, a.location.file(), a.location.line()).cmp(&(a.buffers, b.location.file(), b.location.line()))
+        });
+        Some(groups)
+    }
+
+    pub(crate) fn chaos(&self) -> Option<&Chaos> {
+        self.chaos.as_ref()
+    }
+}
+
+/// A live checkout is keyed by the address of its buffer's box, which stays
+/// with the guard (and, behind `into_shared`, with the `Bytes` owner) until
+/// it ends.
+fn key(buf: &Pooled) -> usize {
+    core::ptr::from_ref::<BytesMut>(buf).addr()
+}
+
+/// Seeded chaos: a deterministic sequence of decisions, the `n`th one a hash
+/// of the seed and `n`.
+#[derive(Debug)]
+pub(crate) struct Chaos {
+    seed: u64,
+    next: AtomicU64,
+}
+
+/// What chaos writes into the spare capacity of every buffer it hands out.
+pub(crate) const PATTERN: &[u8; 16] = b"tierpool-chaos! ";
+
+impl Chaos {
+    /// The next decision, uniform in `0..n` (`n > 0`).
+    fn roll(&self, n: u64) -> u64 {
+        let i = self.next.fetch_add(1, Relaxed);
+        splitmix64(self.seed ^ i.wrapping_mul(0x9E37_79B9_7F4A_7C15)) % n
+    }
+
+    /// For a get from a tier of `size` bytes and `ceiling`: a capacity above
+    /// the size to hand out instead of a pooled buffer (one get in four), or
+    /// `None`.
+    pub(crate) fn larger(&self, size: usize, ceiling: usize) -> Option<usize> {
+        if ceiling <= size || self.roll(4) != 0 {
+            return None;
+        }
+        Some(size + 1 + self.roll((ceiling - size) as u64) as usize)
+    }
+
+    /// Whether to drop this return instead of pooling it (one in four, as
+    /// Go's race detector does to `sync.Pool`).
+    pub(crate) fn drop_return(&self) -> bool {
+        self.roll(4) == 0
+    }
+
+    /// Fills the spare capacity of `buf` (empty) with [`PATTERN`]; the
+    /// buffer stays empty.
+    pub(crate) fn fill(buf: &mut BytesMut) {
+        debug_assert!(buf.is_empty());
+        let capacity = buf.capacity();
+        while buf.len() < capacity {
+            let n = (capacity - buf.len()).min(PATTERN.len());
+            buf.extend_from_slice(&PATTERN[..n]);
+        }
+        buf.clear();
+    }
+}
+
+fn splitmix64(mut x: u64) -> u64 {
+    x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    x ^ (x >> 31)
+}

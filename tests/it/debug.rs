@@ -1,0 +1,141 @@
+//! The modes for tests: `track_callers` with `outstanding_by_caller` and
+//! `assert_quiescent`, and seeded `chaos`.
+
+use std::sync::Arc;
+
+use bytes::BufMut;
+use tierpool::BufPool;
+
+fn tracked() -> Arc<BufPool> {
+    Arc::new(BufPool::builder().track_callers(true).build().unwrap())
+}
+
+/// The (line, buffers) of each call site in this file, sorted by line.
+fn sites(pool: &BufPool) -> Vec<(u32, usize)> {
+    let mut sites: Vec<(u32, usize)> = pool
+        .outstanding_by_caller()
+        .iter()
+        .map(|o| {
+            assert!(o.location.file().ends_with("debug.rs"), "{}", o.location);
+            (o.location.line(), o.buffers)
+        })
+        .collect();
+    sites.sort_unstable();
+    sites
+}
+
+#[test]
+fn every_entry_point_attributes_a_leak_to_its_exact_line() {
+    let pool = tracked();
+    let (a, line_a) = (pool.get(10), line!());
+    let (b, line_b) = (pool.try_get(5000).unwrap(), line!());
+    let (c, line_c) = (pool.get_owned(10), line!());
+    let (d, line_d) = (pool.try_get_owned(2 << 20).unwrap(), line!()); // oversize
+    assert_eq!(sites(&pool), [(line_a, 1), (line_b, 1), (line_c, 1), (line_d, 1)]);
+    let bytes: usize = pool.outstanding_by_caller().iter().map(|o| o.bytes).sum();
+    assert_eq!(bytes, 4096 + 65536 + 4096 + (2 << 20));
+    // `into_shared` moves the checkout to its own call site, until the last
+    // clone of the `Bytes` drops.
+    let (shared, line_e) = (c.into_shared(), line!());
+    let clone = shared.clone();
+    assert_eq!(sites(&pool), [(line_a, 1), (line_b, 1), (line_d, 1), (line_e, 1)]);
+    drop(shared);
+    assert_eq!(sites(&pool).len(), 4, "a clone still holds it");
+    drop(clone);
+    drop((a, b));
+    let _ = d.detach();
+    assert!(pool.outstanding_by_caller().is_empty());
+    pool.assert_quiescent();
+}
+
+#[test]
+fn leaks_on_two_threads_are_each_attributed() {
+    let pool = tracked();
+    let spawn = |pool: Arc<BufPool>| {
+        std::thread::spawn(move || {
+            let line = line!() + 1;
+            let held: Vec<_> = (0..3).map(|_| pool.get_owned(100)).collect();
+            (held, line)
+        })
+    };
+    let (t1, t2) = (spawn(Arc::clone(&pool)), spawn(Arc::clone(&pool)));
+    let ((held1, line), (held2, _)) = (t1.join().unwrap(), t2.join().unwrap());
+    assert_eq!(sites(&pool), [(line, 6)], "one line, six buffers from two threads");
+    drop(held1);
+    assert_eq!(sites(&pool), [(line, 3)]);
+    drop(held2);
+    pool.assert_quiescent();
+}
+
+#[test]
+fn assert_quiescent_names_the_call_sites_of_what_is_out() {
+    let pool = tracked();
+    let (leak, line) = (pool.get(10), line!());
+    let err = std::panic::catch_unwind(|| pool.assert_quiescent()).unwrap_err();
+    let msg = err.downcast_ref::<String>().unwrap();
+    let site = format!("{}:{line}:", file!());
+    assert!(msg.starts_with("tierpool: 1 buffer(s) still checked out, taken at:"), "{msg}");
+    assert!(msg.contains(&site) && msg.contains("1 buffer, 4096 bytes"), "{msg}");
+    drop(leak);
+    pool.assert_quiescent();
+}
+
+#[test]
+fn assert_quiescent_without_tracking_gives_the_count() {
+    let pool = BufPool::new();
+    let leaks = (pool.get(10), pool.get(10));
+    let err = std::panic::catch_unwind(|| pool.assert_quiescent()).unwrap_err();
+    let msg = err.downcast_ref::<String>().unwrap();
+    assert!(msg.contains("2 buffer(s) still checked out") && msg.contains("track_callers"), "{msg}");
+    drop(leaks);
+    pool.assert_quiescent();
+}
+
+/// What a run of gets and drops saw under chaos: each buffer's capacity and
+/// whether its spare capacity held the pattern, and the returns dropped.
+fn chaos_run(seed: u64) -> (Vec<(usize, bool)>, u64) {
+    let pool = BufPool::builder().chaos(seed).build().unwrap();
+    let mut seen = Vec::new();
+    for i in 0..200 {
+        let mut buf = pool.get([10, 5000, 100][i % 3]);
+        let spare = buf.spare_capacity_mut();
+        // SAFETY: chaos fills the whole spare capacity with its pattern, and
+        // a plain pool's reused buffers were written by this loop; the first
+        // 16 bytes are initialised either way (or this reads stale bytes,
+        // which is what the check is about).
+        let head: Vec<u8> = spare[..16].iter().map(|b| unsafe { b.assume_init() }).collect();
+        seen.push((buf.capacity(), head == b"tierpool-chaos! "));
+        buf.put_bytes(b'u', 16);
+    }
+    (seen, pool.stats().discards().chaos)
+}
+
+#[test]
+fn chaos_is_deterministic_in_its_seed() {
+    let (a, dropped_a) = chaos_run(42);
+    let (b, dropped_b) = chaos_run(42);
+    assert_eq!((&a, dropped_a), (&b, dropped_b), "the same seed, the same effects");
+    let (c, _) = chaos_run(43);
+    assert_ne!(a, c, "another seed, other effects");
+    assert!(a.iter().all(|&(_, pattern)| pattern), "every buffer's spare capacity holds the pattern");
+    // One get in four is handed a fresh, larger buffer, which is pooled as
+    // an odd-sized one and handed out again later.
+    let larger = a.iter().filter(|&&(cap, _)| cap != 4096 && cap != 65536).count();
+    assert!(larger >= 20, "buffers larger than their tier: {larger} of 200");
+    assert!((20..=100).contains(&dropped_a), "about one return in four is dropped: {dropped_a} of 200");
+}
+
+#[test]
+fn chaos_keeps_every_guarantee() {
+    let pool = BufPool::builder().chaos(1).build().unwrap();
+    for n in [0, 1, 4096, 4097, 65536, 1 << 20] {
+        for _ in 0..20 {
+            let buf = pool.get(n);
+            assert!(buf.is_empty() && buf.capacity() >= n, "{n}: {}", buf.capacity());
+            assert!(buf.capacity() <= buf.ceiling().unwrap(), "within the tier's ceiling");
+        }
+    }
+    let stats = pool.stats();
+    assert_eq!(stats.outstanding, 0);
+    assert_eq!(stats.tiers.iter().map(|t| t.gets).sum::<u64>(), 120);
+}
