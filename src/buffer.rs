@@ -94,6 +94,14 @@ impl Origin {
         (index < crate::MAX_TIERS).then_some(index)
     }
 
+    /// The tier's index of an origin known to be a plain tier (a pristine
+    /// guard's: `PooledBuf::new` checks it).
+    #[inline]
+    pub(crate) fn known_tier(self) -> usize {
+        debug_assert!(self.plain_tier().is_some());
+        usize::from(self.0)
+    }
+
     /// The tier's index, for a tier origin that is not traced.
     #[inline]
     pub(crate) fn plain_tier(self) -> Option<usize> {

@@ -146,9 +146,13 @@ impl Chaos {
     pub(crate) fn fill(buf: &mut BytesMut) {
         debug_assert!(buf.is_empty());
         let capacity = buf.capacity();
+        buf.extend_from_slice(&PATTERN[..PATTERN.len().min(capacity)]);
+        // Double the pattern in place until it covers the capacity.
         while buf.len() < capacity {
-            let n = (capacity - buf.len()).min(PATTERN.len());
-            buf.extend_from_slice(&PATTERN[..n]);
+            let n = buf.len().min(capacity - buf.len());
+            let start = buf.len();
+            buf.resize(start + n, 0);
+            buf.copy_within(..n, start);
         }
         buf.clear();
     }

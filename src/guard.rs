@@ -75,7 +75,7 @@ impl<'a> PooledBuf<'a> {
     /// whose returns may take the fast path (see the field).
     #[inline]
     pub(crate) fn new(buf: Pooled, origin: Origin, pristine: bool, pool: PoolRef<'a>) -> Self {
-        debug_assert!(!pristine || origin.tier_index().is_some());
+        debug_assert!(!pristine || origin.plain_tier().is_some(), "only a plain tier's guard starts pristine");
         Self { buf: Some(buf), pool, origin, pristine }
     }
 

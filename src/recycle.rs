@@ -42,7 +42,8 @@ use crate::stats::Event;
 /// Ends a guard: pools its buffer or discards it, and counts which.
 #[inline]
 pub(crate) fn give_back(engine: &Engine, origin: Origin, mut buf: Pooled, pristine: bool) {
-    if pristine && let Some(from) = origin.tier_index() {
+    if pristine {
+        let from = origin.known_tier();
         buf.clear();
         admit(engine, Entry::Return { from }, from, buf, true);
         return;

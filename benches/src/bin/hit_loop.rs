@@ -13,6 +13,8 @@
 //! - `bytesmut`: `BytesMut::with_capacity` under the system allocator.
 //!
 //! `tierpool_held64` gets 64 buffers, then drops them all, per iteration.
+//! `tierpool_tracked` and `tierpool_chaos` are `tierpool_bufmut` on a pool
+//! with `track_callers(true)` or `chaos(1)`: what the test modes cost.
 
 use std::hint::black_box;
 
@@ -38,6 +40,16 @@ fn main() {
             }
         }
         "tierpool_bufmut" => {
+            for _ in 0..iters {
+                let mut buf = pool.get(black_box(size));
+                opaque_bufmut(&mut buf);
+            }
+        }
+        "tierpool_tracked" | "tierpool_chaos" => {
+            let builder = tierpool::BufPool::builder();
+            let pool = if mode == "tierpool_tracked" { builder.track_callers(true) } else { builder.chaos(1) };
+            let pool = pool.build().expect("valid settings");
+            drop(pool.get(size));
             for _ in 0..iters {
                 let mut buf = pool.get(black_box(size));
                 opaque_bufmut(&mut buf);
