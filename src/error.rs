@@ -181,3 +181,43 @@ impl fmt::Display for GetError {
 }
 
 impl std::error::Error for GetError {}
+
+/// Why a [`PooledChain`](crate::PooledChain) refused a write.
+///
+/// # Examples
+///
+/// ```
+/// use tierpool::ChainError;
+///
+/// let pool = tierpool::BufPool::new();
+/// let mut chain = pool.chain(4096).with_limit(3);
+/// assert_eq!(chain.try_extend_from_slice(b"four"), Err(ChainError::LimitExceeded { limit: 3 }));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ChainError {
+    /// The write would take the chain past its length limit; nothing of it
+    /// was written.
+    LimitExceeded {
+        /// The chain's limit, in bytes.
+        limit: usize,
+    },
+}
+
+impl fmt::Display for ChainError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            Self::LimitExceeded { limit } => write!(f, "the chain is limited to {limit} bytes"),
+        }
+    }
+}
+
+impl std::error::Error for ChainError {}
+
+/// An `io::Error` of kind `FileTooLarge` that wraps the `ChainError`, for
+/// `io::Write` and reads into a chain.
+impl From<ChainError> for std::io::Error {
+    fn from(err: ChainError) -> Self {
+        std::io::Error::new(std::io::ErrorKind::FileTooLarge, err)
+    }
+}

@@ -58,9 +58,18 @@ pub(crate) enum PoolRef<'a> {
     Owned(Arc<Engine>),
 }
 
+impl Clone for PoolRef<'_> {
+    fn clone(&self) -> Self {
+        match self {
+            PoolRef::Borrowed(engine) => PoolRef::Borrowed(engine),
+            PoolRef::Owned(engine) => PoolRef::Owned(Arc::clone(engine)),
+        }
+    }
+}
+
 impl PoolRef<'_> {
     #[inline]
-    fn engine(&self) -> &Engine {
+    pub(crate) fn engine(&self) -> &Engine {
         match self {
             PoolRef::Borrowed(engine) => engine,
             PoolRef::Owned(engine) => engine,

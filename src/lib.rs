@@ -229,6 +229,7 @@ mod engine; // one pool's shared state
 mod local; // thread caches: TLS, slots, fast paths
 mod recycle; // the return path
 mod guard;
+mod chain; // large payloads: pooled chunks of one tier
 mod impls;
 mod pool; // the public façade
 mod global;
@@ -238,12 +239,13 @@ pub mod tokio;
 #[cfg(all(test, tierpool_loom))]
 mod loom_models;
 
+pub use chain::PooledChain;
 pub use config::{
     Builder, DEFAULT_CEILING_FACTOR, DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_REQUEST, DEFAULT_TIERS, MAX_CEILING,
     MAX_GLOBAL_QUEUE, MAX_THREAD_CACHE, MAX_TIER_SIZE, MAX_TIERS, default_global_queue, default_thread_cache,
 };
 pub use debug::Outstanding;
-pub use error::{ConfigError, GetError};
+pub use error::{ChainError, ConfigError, GetError};
 pub use global::{get, global, set_global};
 pub use guard::PooledBuf;
 pub use pool::BufPool;

@@ -10,6 +10,7 @@ use std::panic::Location;
 use bytes::BytesMut;
 
 use crate::buffer::{Origin, Pooled};
+use crate::chain::PooledChain;
 use crate::config::Builder;
 use crate::debug::Outstanding;
 use crate::engine::Engine;
@@ -217,6 +218,50 @@ impl BufPool {
     #[track_caller]
     pub fn try_get_owned(self: &Arc<Self>, min_capacity: usize) -> Result<PooledBuf<'static>, GetError> {
         self.checkout(min_capacity, true, PoolRef::Owned(Arc::clone(&self.engine)))
+    }
+
+    /// A chain of pooled chunks of the tier that serves `chunk_size`, for
+    /// payloads larger than any tier: see [`PooledChain`]. Chunks are
+    /// checked out as the chain grows and go back as it is read or dropped.
+    ///
+    /// # Panics
+    ///
+    /// If `chunk_size` is above the largest tier: chunks are pooled buffers.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = tierpool::BufPool::new();
+    /// let mut body = pool.chain(64 * 1024);
+    /// serde_json::to_writer(&mut body, &vec![1u32; 100_000])?;
+    /// assert!(body.chunk_count() > 1);
+    /// # Ok::<(), serde_json::Error>(())
+    /// ```
+    #[track_caller]
+    pub fn chain(&self, chunk_size: usize) -> PooledChain<'_> {
+        PooledChain::new(PoolRef::Borrowed(&self.engine), self.chunk_tier(chunk_size), Location::caller())
+    }
+
+    /// Like [`chain`](Self::chain), but `'static`, for a chain that moves
+    /// into a task, and whose chunks can become zero-copy `Bytes`
+    /// ([`PooledChain::into_pieces`]). Costs one reference-count increment
+    /// per chunk.
+    ///
+    /// # Panics
+    ///
+    /// As [`chain`](Self::chain).
+    #[track_caller]
+    pub fn chain_owned(self: &Arc<Self>, chunk_size: usize) -> PooledChain<'static> {
+        let tier = self.chunk_tier(chunk_size);
+        PooledChain::new(PoolRef::Owned(Arc::clone(&self.engine)), tier, Location::caller())
+    }
+
+    #[track_caller]
+    fn chunk_tier(&self, chunk_size: usize) -> usize {
+        match self.engine.config().tier_for_request(chunk_size) {
+            Some(tier) => tier,
+            None => panic!("tierpool: a chain's chunk of {chunk_size} bytes is above the largest tier"),
+        }
     }
 
     /// The one get path behind `get`, `try_get`, `get_owned` and

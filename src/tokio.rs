@@ -20,6 +20,8 @@ use std::time::Duration;
 use ::tokio::io::{AsyncRead, AsyncReadExt};
 use bytes::{BufMut, BytesMut};
 
+use crate::chain::PooledChain;
+use crate::error::ChainError;
 use crate::guard::PooledBuf;
 use crate::pool::BufPool;
 
@@ -77,6 +79,56 @@ where
     // `chunk_mut` never reserves, so the buffer cannot grow.
     let inner: &mut BytesMut = buf.writable(spare);
     reader.read_buf(&mut inner.limit(spare)).await
+}
+
+/// Reads from `reader` into `chain`, appending; the chain grows by whole
+/// pooled chunks, never by reallocating. For a large body: a request of
+/// 20 MiB fills twenty 1 MiB chunks, or as many 64 KiB ones as it needs.
+///
+/// Returns the number of bytes read; `Ok(0)` means end of stream, and only
+/// that (a plain `read_buf` on a chain at its limit also returns `Ok(0)`).
+/// A body of exactly the limit reads to its end: once the chain is full, the
+/// next call reads one byte into a scratch byte to tell the end of the
+/// stream (`Ok(0)`) from more data (the error below). Cancel safe, like
+/// `read_buf`.
+///
+/// # Errors
+///
+/// - Any error of the reader.
+/// - An error of kind `FileTooLarge` wrapping
+///   [`ChainError::LimitExceeded`] if the
+///   stream goes on past the chain's limit. The chain keeps everything up to
+///   the limit; the one byte that showed the stream goes past it has been
+///   consumed from the reader.
+///
+/// # Examples
+///
+/// ```
+/// use tierpool::tokio::read_chain;
+///
+/// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+/// let pool = tierpool::BufPool::new();
+/// let body = vec![7u8; 300_000];
+/// let mut socket: &[u8] = &body;
+/// let mut chain = pool.chain(64 * 1024).with_limit(1 << 20);
+/// while read_chain(&mut socket, &mut chain).await? > 0 {}
+/// assert_eq!((chain.len(), chain.chunk_count()), (300_000, 5));
+/// # Ok::<(), std::io::Error>(())
+/// # }).unwrap();
+/// ```
+pub async fn read_chain<R>(reader: &mut R, chain: &mut PooledChain<'_>) -> io::Result<usize>
+where
+    R: AsyncRead + Unpin + ?Sized,
+{
+    if chain.room() == 0 {
+        let mut probe = [0u8; 1];
+        return match reader.read(&mut probe).await? {
+            0 => Ok(0),
+            // At the limit, `len() == limit`.
+            _ => Err(ChainError::LimitExceeded { limit: chain.len() }.into()),
+        };
+    }
+    reader.read_buf(chain).await
 }
 
 #[cold]

@@ -265,12 +265,36 @@ fn put_keeps_what_it_pools_and_frees_what_it_discards() {
     assert!(held_since(base) <= 1024, "trim frees what put pooled: {}", held_since(base));
 }
 
+/// A chain holds what it has written in whole chunks, and gives every chunk
+/// back: the heap after a 3 MiB document is what the pool retains.
+fn a_chain_holds_its_chunks_and_gives_them_back() {
+    let pool = BufPool::new();
+    warm(&pool);
+    drop(pool.get(65536));
+    pool.trim();
+    let base = counting::live();
+    let mut chain = pool.chain(65536);
+    chain.put_bytes(3, 3 << 20);
+    let chunks = chain.chunk_count() as isize;
+    assert_eq!(chunks, 48);
+    let held = held_since(base);
+    let boxes = chunks * std::mem::size_of::<bytes::BytesMut>() as isize;
+    assert!((3 << 20) + boxes <= held && held <= (3 << 20) + boxes + 8192, "a chain of 3 MiB holds {held} bytes");
+    drop(chain);
+    let stats = pool.stats();
+    let retained = stats.retained_bytes() as isize + stats.retained_buffers() as isize * 32;
+    drop(stats);
+    assert!((held_since(base) - retained).abs() <= 8192, "the heap holds what the pool retains");
+    pool.trim();
+    assert!(held_since(base) <= 8192, "and trim gives it all back: {}", held_since(base));
+}
+
 fn main() {
     if cfg!(miri) {
         println!("tests/heap.rs: skipped under Miri (a 16 MiB arena and megabyte writes)");
         return;
     }
-    let tests: [(&str, fn()); 6] = [
+    let tests: [(&str, fn()); 7] = [
         (
             "a_grown_buffer_behind_a_split_off_view_is_not_retained",
             a_grown_buffer_behind_a_split_off_view_is_not_retained,
@@ -286,6 +310,7 @@ fn main() {
         ("retained_bytes_match_the_live_heap", retained_bytes_match_the_live_heap),
         ("building_preallocates_what_the_docs_say", building_preallocates_what_the_docs_say),
         ("put_keeps_what_it_pools_and_frees_what_it_discards", put_keeps_what_it_pools_and_frees_what_it_discards),
+        ("a_chain_holds_its_chunks_and_gives_them_back", a_chain_holds_its_chunks_and_gives_them_back),
     ];
     let filter = std::env::args().skip(1).find(|a| !a.starts_with('-'));
     let mut ran = 0;

@@ -1,5 +1,6 @@
-//! Zero-allocation proof: in steady state, get + write + drop, and hand-offs
-//! of guards between threads, allocate and free nothing.
+//! Zero-allocation proof: in steady state, get + write + drop, hand-offs of
+//! guards between threads, and a JSON document serialized into a reused
+//! chain and read out of it, allocate and free nothing.
 //!
 //! The `-benchmem` habit, made an assertion. A counting global allocator
 //! counts every allocation and deallocation in the process while a window is
@@ -141,6 +142,7 @@ const PAYLOAD: [u8; 64] = [0xA5; 64];
 const CYCLES: usize = if cfg!(miri) { 200 } else { 100_000 };
 const HAND_OFFS: usize = if cfg!(miri) { 100 } else { 40_000 };
 const WARM_UP: usize = if cfg!(miri) { 100 } else { 10_000 };
+const CHAIN_ROUNDS: usize = if cfg!(miri) { 2 } else { 50 };
 
 /// One get + write + drop: the hit path a server runs per request.
 fn cycle(pool: &BufPool, size: usize, i: usize) {
@@ -160,6 +162,20 @@ fn cycles(pool: &BufPool, sizes: &[usize]) {
             let mut buf = tierpool::get(size);
             buf.put_u64(i as u64);
         }
+    }
+}
+
+/// Serializes `document` into `chain` (cleared first), then reads the chain
+/// out through `Buf`, folding every byte into `checksum`.
+fn chain_round(chain: &mut tierpool::PooledChain<'_>, document: &[u32], checksum: &mut u64) {
+    use bytes::Buf;
+    chain.clear();
+    serde_json::to_writer(&mut *chain, document).unwrap();
+    while chain.has_remaining() {
+        let chunk = chain.chunk();
+        *checksum = chunk.iter().fold(*checksum, |sum, &b| sum.rotate_left(5) ^ u64::from(b));
+        let n = chunk.len();
+        chain.advance(n);
     }
 }
 
@@ -223,14 +239,30 @@ fn steady_state_gets_writes_drops_and_hand_offs_allocate_nothing() {
         assert_eq!(pool.prefill(size, 4), 4, "the global queue has room for spares");
         hand_offs(&pool, size, WARM_UP, &tx, &done);
     }
-    let before = pool.stats();
+    // A chain, reused: a JSON document of about 600 KiB serialized into it
+    // (ten 64 KiB chunks), then read out through `Buf`, chunk by chunk.
+    let chain_pool = BufPool::new();
+    let document: Vec<u32> = (0..if cfg!(miri) { 2_000 } else { 100_000 }).map(|i| i * 7919).collect();
+    let mut chain = chain_pool.chain(64 << 10);
+    let mut checksum = 0u64;
+    for _ in 0..3 {
+        chain_round(&mut chain, &document, &mut checksum);
+    }
+    let (chain_before, before) = (chain_pool.stats(), pool.stats());
 
     let (allocs, deallocs, ()) = count(|| {
         cycles(&pool, &sizes);
         for &size in &sizes {
             hand_offs(&pool, size, HAND_OFFS, &tx, &done);
         }
+        for _ in 0..CHAIN_ROUNDS {
+            chain_round(&mut chain, &document, &mut checksum);
+        }
     });
+    let chain_after = chain_pool.stats();
+    assert_eq!(chain_after.tiers[1].misses, chain_before.tiers[1].misses, "the chain reused its chunks");
+    assert!(chain_after.tiers[1].gets - chain_before.tiers[1].gets >= CHAIN_ROUNDS as u64 * 9, "it used them");
+    assert_ne!(checksum, 0);
 
     drop(tx);
     consumer.join().unwrap();

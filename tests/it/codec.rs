@@ -223,3 +223,75 @@ fn a_reader_task_hands_frames_to_workers_as_shared_bytes() {
         assert!(stats.hit_rate() > 0.75, "buffers were reused: {}", stats.hit_rate());
     });
 }
+
+/// A 20 MiB request body read with `read_chain` into 64 KiB chunks, under a
+/// limit that a second, larger body exceeds: a typed error, and nothing lost.
+#[cfg(feature = "tokio")]
+#[test]
+fn a_large_body_is_read_into_a_chain_under_a_limit() {
+    const BODY: usize = 20 << 20;
+    runtime().block_on(async {
+        let pool = Arc::new(BufPool::new());
+        let (listener, addr) = listener().await;
+        let writer = tokio::spawn(async move {
+            let mut socket = TcpStream::connect(addr).await.unwrap();
+            socket.write_all(&frame(1, BODY)).await.unwrap();
+        });
+        let (mut socket, _) = listener.accept().await.unwrap();
+        let mut chain = pool.chain_owned(64 << 10).with_limit(BODY);
+        while tierpool::tokio::read_chain(&mut socket, &mut chain).await.unwrap() > 0 {}
+        writer.await.unwrap();
+        assert_eq!(chain.len(), BODY);
+        assert_eq!(chain.chunk_count(), BODY / (64 << 10), "whole chunks, none grown");
+        assert!(chain.chunks().flatten().copied().eq(frame(1, BODY)), "every byte, in order");
+
+        // A body one byte over the limit: the read that would cross it fails.
+        let writer = tokio::spawn(async move {
+            let mut socket = TcpStream::connect(addr).await.unwrap();
+            let _ = socket.write_all(&frame(2, (1 << 20) + 1)).await;
+        });
+        let (mut socket, _) = listener.accept().await.unwrap();
+        let mut capped = pool.chain(64 << 10).with_limit(1 << 20);
+        let err = loop {
+            match tierpool::tokio::read_chain(&mut socket, &mut capped).await {
+                Ok(0) => panic!("the end of the stream came before the limit"),
+                Ok(_) => continue,
+                Err(e) => break e,
+            }
+        };
+        assert_eq!(err.kind(), std::io::ErrorKind::FileTooLarge);
+        assert_eq!(capped.len(), 1 << 20, "what was read below the limit stays");
+        assert!(capped.chunks().flatten().copied().eq(frame(2, 1 << 20)));
+        drop((capped, socket));
+        writer.await.unwrap();
+        drop(chain);
+        assert_eq!(pool.stats().outstanding, 0);
+    });
+}
+
+/// A chain written to a socket with `write_all_buf` goes out with vectored
+/// writes, every byte in order, and its chunks come back as they are sent.
+#[test]
+fn a_chain_is_sent_with_vectored_writes() {
+    use tokio::io::AsyncReadExt;
+    runtime().block_on(async {
+        let pool = Arc::new(BufPool::new());
+        let (listener, addr) = listener().await;
+        let reader = tokio::spawn(async move {
+            let (mut socket, _) = listener.accept().await.unwrap();
+            let mut got = Vec::new();
+            socket.read_to_end(&mut got).await.unwrap();
+            got
+        });
+        let mut socket = TcpStream::connect(addr).await.unwrap();
+        assert!(tokio::io::AsyncWrite::is_write_vectored(&socket));
+        let mut chain = pool.chain(64 << 10);
+        let body = frame(3, 3 << 20);
+        chain.extend_from_slice(&body);
+        socket.write_all_buf(&mut chain).await.unwrap();
+        assert_eq!((chain.len(), chain.chunk_count()), (0, 0), "sent, and every chunk returned");
+        drop(socket);
+        assert_eq!(reader.await.unwrap(), body);
+        assert_eq!(pool.stats().outstanding, 0);
+    });
+}

@@ -3,6 +3,7 @@
 #[path = "../../proptests/support.rs"]
 mod support;
 
+mod chain;
 // Real sockets: Miri cannot run them.
 #[cfg(not(miri))]
 mod codec;

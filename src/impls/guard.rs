@@ -1,18 +1,3 @@
-//! Standard trait impls for [`PooledBuf`]: `bytes::BufMut`, `std::io::Write`,
-//! `std::fmt::Write` and `Extend`, so a guard goes wherever a `BytesMut` or a
-//! `Vec<u8>` would: `tokio::io::AsyncReadExt::read_buf(&mut guard)`,
-//! `serde_json::to_writer(&mut guard, …)`, `write!(guard, …)`.
-//!
-//! Every impl delegates to the inner `BytesMut` through `DerefMut`, so the
-//! guard grows exactly as a `BytesMut` would, and the return path judges the
-//! result by its real capacity as usual (ceiling, re-tiering, shared storage).
-//!
-//! This is the crate's only unsafe code: `BufMut` is an `unsafe trait`, and
-//! its `advance_mut` an `unsafe fn`. Neither adds logic; both forward. The
-//! tests below pass under Miri: `cargo +nightly miri test --lib impls`.
-
-#![allow(unsafe_code)]
-
 use core::fmt;
 use std::io;
 
