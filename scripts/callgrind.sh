@@ -5,19 +5,29 @@
 #
 # Usage: scripts/callgrind.sh [size ...]   (default: 4096 65536 1048576)
 #        MODES="tierpool bare" scripts/callgrind.sh 4096
-# Modes are those of benches/src/bin/hit_loop.rs. Needs valgrind. Writes
-# nothing outside target/callgrind/.
+# Modes are those of benches/src/bin/hit_loop.rs. Serializations of a large
+# JSON document instead (benches/src/bin/json_loop.rs, its modes by default):
+#        BIN=json_loop scripts/callgrind.sh 3145728
+# Needs valgrind. Writes nothing outside target/callgrind/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 sizes=("$@")
 [ ${#sizes[@]} -eq 0 ] && sizes=(4096 65536 1048576)
-read -r -a modes <<< "${MODES:-tierpool tierpool_bufmut tierpool_inlined bare bare_exact lockfree_object_pool opool bytesmut}"
-n1=100000
-n2=200000
+name=${BIN:-hit_loop}
+if [ "$name" = json_loop ]; then
+    default_modes="chain_64KiB chain_1MiB chain_64KiB_freeze vec_new bytesmut_new tierpool_get4096 vec_reused"
+    n1=2
+    n2=4
+else
+    default_modes="tierpool tierpool_bufmut tierpool_inlined bare bare_exact lockfree_object_pool opool bytesmut"
+    n1=100000
+    n2=200000
+fi
+read -r -a modes <<< "${MODES:-$default_modes}"
 
-cargo build --release -p tierpool-benches --bin hit_loop --quiet
-bin=target/release/hit_loop
+cargo build --release -p tierpool-benches --bin "$name" --quiet
+bin=target/release/$name
 out=target/callgrind
 mkdir -p "$out"
 

@@ -7,10 +7,11 @@ use std::panic::Location;
 
 use bytes::{Bytes, BytesMut};
 
+use crate::buffer::{Origin, Pooled};
 use crate::engine::Engine;
 use crate::error::ChainError;
 use crate::guard::{PoolRef, PooledBuf};
-use crate::local;
+use crate::{local, recycle};
 
 /// A buffer made of pooled chunks of one tier, for payloads larger than any
 /// tier: a serialized document of several MiB, a request body, a log batch.
@@ -45,16 +46,30 @@ use crate::local;
 /// ```
 #[must_use = "dropping a PooledChain returns its chunks to the pool at once"]
 pub struct PooledChain<'a> {
-    /// The chunks, oldest first; each but the last is full, and the first
-    /// may have been read from its front.
-    chunks: VecDeque<PooledBuf<'a>>,
-    /// Where new chunks come from.
+    /// The chunks before the tail, oldest first. Each has unread bytes; each
+    /// was filled to its capacity, and the first may have been read from its
+    /// front. The list comes from, and goes back to, this thread's spare
+    /// list (`SPARE_LIST`), so a chain in steady state allocates nothing.
+    full: VecDeque<Chunk>,
+    /// Unread bytes in `full`.
+    full_len: usize,
+    /// The chunk writes go to, out of its box, so that a write costs what a
+    /// write into a `Vec` does. `BytesMut::new()` (capacity 0) when there is
+    /// no tail. Only this module touches it, and never past its spare
+    /// capacity, so it is never reallocated.
+    tail: BytesMut,
+    /// The tail's box (holding an empty `BytesMut`) and guard facts; `None`
+    /// when there is no tail.
+    home: Option<Chunk>,
+    /// Writes into the tail may take its length up to here:
+    /// `min(tail.capacity(), limit - full_len)`. Kept by `refresh_end` after
+    /// every change but a write within it.
+    tail_end: usize,
+    /// Where chunks come from and go back to.
     pool: PoolRef<'a>,
     /// The tier of the chunks, and its size.
     tier: usize,
     chunk_size: usize,
-    /// Bytes written and not read yet.
-    len: usize,
     /// The most bytes the chain may hold (`usize::MAX`: no limit).
     limit: usize,
     /// The call site that made the chain, to which its chunks are attributed
@@ -62,12 +77,41 @@ pub struct PooledChain<'a> {
     caller: &'static Location<'static>,
 }
 
+/// A pooled buffer checked out by a chain: what a `PooledBuf` holds, without
+/// the pool reference, which the chain holds once for all its chunks.
+struct Chunk {
+    buf: Pooled,
+    origin: Origin,
+    /// As `PooledBuf`'s: the storage is exactly what the pool handed out.
+    pristine: bool,
+}
+
+/// The most chunks a spare list may have room for, so that what a thread
+/// keeps between chains is bounded: 1024 entries of 16 bytes.
+const SPARE_LIST_MAX: usize = 1024;
+
+std::thread_local! {
+    /// An empty chunk list with capacity, kept for this thread's next chain.
+    static SPARE_LIST: core::cell::Cell<VecDeque<Chunk>> = const { core::cell::Cell::new(VecDeque::new()) };
+}
+
 // === impl PooledChain ===
 
 impl<'a> PooledChain<'a> {
     pub(crate) fn new(pool: PoolRef<'a>, tier: usize, caller: &'static Location<'static>) -> Self {
         let chunk_size = pool.engine().config().sizes[tier];
-        Self { chunks: VecDeque::new(), pool, tier, chunk_size, len: 0, limit: usize::MAX, caller }
+        Self {
+            full: VecDeque::new(),
+            full_len: 0,
+            tail: BytesMut::new(),
+            home: None,
+            tail_end: 0,
+            pool,
+            tier,
+            chunk_size,
+            limit: usize::MAX,
+            caller,
+        }
     }
 
     /// Caps the chain at `limit` bytes: a write past it is a
@@ -88,21 +132,29 @@ impl<'a> PooledChain<'a> {
     /// assert_eq!(body.len(), 8000, "what was written stays");
     /// # Ok::<(), ChainError>(())
     /// ```
+    ///
+    /// # Panics
+    ///
+    /// If `limit` is below what the chain already holds.
     pub fn with_limit(mut self, limit: usize) -> Self {
+        assert!(limit >= self.len(), "with_limit({limit}) is below the {} bytes the chain holds", self.len());
         self.limit = limit;
+        self.refresh_end();
         self
     }
 
     /// Bytes written and not yet read.
     #[must_use]
+    #[inline]
     pub fn len(&self) -> usize {
-        self.len
+        self.full_len + self.tail.len()
     }
 
     /// Whether there is nothing to read.
     #[must_use]
+    #[inline]
     pub fn is_empty(&self) -> bool {
-        self.len == 0
+        self.len() == 0
     }
 
     /// The size of each chunk: the tier's size.
@@ -114,7 +166,7 @@ impl<'a> PooledChain<'a> {
     /// The chunks held (the pool's buffers checked out by this chain).
     #[must_use]
     pub fn chunk_count(&self) -> usize {
-        self.chunks.len()
+        self.full.len() + usize::from(self.home.is_some())
     }
 
     /// The chain's length limit, if it has one
@@ -137,7 +189,8 @@ impl<'a> PooledChain<'a> {
     /// # Ok::<(), tierpool::ConfigError>(())
     /// ```
     pub fn chunks(&self) -> impl DoubleEndedIterator<Item = &[u8]> + ExactSizeIterator + '_ {
-        self.chunks.iter().map(|c| &c[..])
+        let tail = self.home.as_ref().map(|_| &self.tail[..]);
+        Chunks { full: self.full.iter(), tail }
     }
 
     /// Appends `src`, spreading it over as many chunks as it needs.
@@ -147,9 +200,12 @@ impl<'a> PooledChain<'a> {
     /// If the chain has a limit and `src` would take it past it (use
     /// [`try_extend_from_slice`](Self::try_extend_from_slice) for an error).
     #[track_caller]
+    #[inline]
     pub fn extend_from_slice(&mut self, src: &[u8]) {
-        if let Err(err) = self.try_extend_from_slice(src) {
-            panic!("tierpool: {err}; use try_extend_from_slice to handle it as an error");
+        if !self.append_in_place(src)
+            && let Err(err) = self.extend_slow(src)
+        {
+            limit_panic(err);
         }
     }
 
@@ -159,97 +215,24 @@ impl<'a> PooledChain<'a> {
     /// # Errors
     ///
     /// [`ChainError::LimitExceeded`] if `len() + src.len()` is above the limit.
-    pub fn try_extend_from_slice(&mut self, mut src: &[u8]) -> Result<(), ChainError> {
-        if src.len() > self.limit - self.len {
-            return Err(ChainError::LimitExceeded { limit: self.limit });
+    #[inline]
+    pub fn try_extend_from_slice(&mut self, src: &[u8]) -> Result<(), ChainError> {
+        if self.append_in_place(src) {
+            return Ok(());
         }
-        while !src.is_empty() {
-            let last = self.writable_chunk();
-            let n = src.len().min(last.capacity() - last.len());
-            last.extend_from_slice(&src[..n]);
-            self.len += n;
-            src = &src[n..];
-        }
-        Ok(())
-    }
-
-    /// The chunk writes go to: the last one, or a fresh one when it is full.
-    /// Its spare capacity is never zero, so a `BytesMut` write into it never
-    /// reallocates.
-    pub(crate) fn writable_chunk(&mut self) -> &mut PooledBuf<'a> {
-        let full = self.chunks.back().is_none_or(|c| c.len() == c.capacity());
-        if full {
-            let chunk = self.fresh_chunk();
-            self.chunks.push_back(chunk);
-        }
-        self.chunks.back_mut().expect("a chunk was just ensured")
-    }
-
-    fn fresh_chunk(&self) -> PooledBuf<'a> {
-        let engine: &Engine = self.pool.engine();
-        let Ok((buf, origin, pristine)) = local::take(engine, self.tier, false, self.caller) else {
-            unreachable!("an infallible take")
-        };
-        PooledBuf::new(buf, origin, pristine, self.pool.clone())
-    }
-
-    /// Bytes that may still be written before the limit.
-    pub(crate) fn room(&self) -> usize {
-        self.limit - self.len
-    }
-
-    /// Counts `n` bytes written into the last chunk's spare capacity.
-    pub(crate) fn wrote(&mut self, n: usize) {
-        self.len += n;
-    }
-
-    /// The chunk reads come from, if any has unread bytes.
-    pub(crate) fn front(&self) -> Option<&PooledBuf<'a>> {
-        self.chunks.front()
-    }
-
-    /// Consumes `n` bytes from the front; chunks read to their end go back to
-    /// the pool.
-    ///
-    /// # Panics
-    ///
-    /// If `n > len()`.
-    pub(crate) fn consume(&mut self, mut n: usize) {
-        assert!(n <= self.len, "cannot advance past `remaining`: {n} <= {}", self.len);
-        self.len -= n;
-        while n > 0 {
-            let count = self.chunks.len();
-            let front = self.chunks.front_mut().expect("len counts the chunks' bytes");
-            let take = n.min(front.len());
-            if take == front.len() && (count > 1 || self.len == 0) {
-                self.chunks.pop_front(); // read to its end: back to the pool
-            } else {
-                bytes::Buf::advance(front, take);
-            }
-            n -= take;
-        }
-        // A last chunk read to its end stays only if it has room to write.
-        if self.len == 0 {
-            self.chunks.clear();
-        }
-    }
-
-    /// The readable bytes as `IoSlice`s, for a vectored write.
-    pub(crate) fn fill_io_slices<'b>(&'b self, dst: &mut [std::io::IoSlice<'b>]) -> usize {
-        let mut n = 0;
-        for (slot, chunk) in dst.iter_mut().zip(self.chunks.iter().filter(|c| !c.is_empty())) {
-            *slot = std::io::IoSlice::new(chunk);
-            n += 1;
-        }
-        n
+        self.extend_slow(src)
     }
 
     /// Returns every chunk to the pool and empties the chain, which keeps its
-    /// limit and can be written again; its list of chunks keeps its
-    /// capacity, so a chain reused this way allocates nothing.
+    /// limit and its list of chunks, and can be written again without
+    /// allocating.
     pub fn clear(&mut self) {
-        self.chunks.clear();
-        self.len = 0;
+        self.release_tail();
+        while let Some(chunk) = self.full.pop_front() {
+            self.give_back(chunk);
+        }
+        self.full_len = 0;
+        self.refresh_end();
     }
 
     /// Copies the contents out into one exact-size [`Bytes`] and returns
@@ -267,7 +250,7 @@ impl<'a> PooledChain<'a> {
     /// ```
     #[must_use = "freeze returns the frozen copy"]
     pub fn freeze(self) -> Bytes {
-        let mut out = BytesMut::with_capacity(self.len);
+        let mut out = BytesMut::with_capacity(self.len());
         for chunk in self.chunks() {
             out.extend_from_slice(chunk);
         }
@@ -291,9 +274,10 @@ impl<'a> PooledChain<'a> {
     /// let buf = chain.into_contiguous().unwrap();
     /// assert_eq!((buf.len(), buf.tier_size()), (10_000, Some(65536)));
     /// ```
+    #[allow(clippy::result_large_err, reason = "gives the chain back unchanged, as `Arc::try_unwrap` does")]
     pub fn into_contiguous(self) -> Result<PooledBuf<'a>, Self> {
         let engine: &Engine = self.pool.engine();
-        let Some(tier) = engine.config().tier_for_request(self.len) else { return Err(self) };
+        let Some(tier) = engine.config().tier_for_request(self.len()) else { return Err(self) };
         let Ok((buf, origin, pristine)) = local::take(engine, tier, false, self.caller) else {
             unreachable!("an infallible take")
         };
@@ -326,9 +310,195 @@ impl<'a> PooledChain<'a> {
     where
         'a: 'static,
     {
-        let chunks = core::mem::take(&mut self.chunks);
-        chunks.into_iter().filter(|c| !c.is_empty()).map(PooledBuf::into_shared).collect()
+        self.seal_tail();
+        self.full_len = 0;
+        let mut pieces = Vec::with_capacity(self.full.len());
+        while let Some(Chunk { buf, origin, pristine }) = self.full.pop_front() {
+            pieces.push(PooledBuf::new(buf, origin, pristine, self.pool.clone()).into_shared());
+        }
+        pieces
     }
+}
+
+// === the write and read paths, for the trait impls (`impls/chain.rs`) ===
+
+impl PooledChain<'_> {
+    /// The fast path of every write: `src` fits in the tail's spare capacity
+    /// and below the limit. Returns `false`, having written nothing,
+    /// otherwise.
+    #[inline]
+    #[allow(unsafe_code)]
+    pub(crate) fn append_in_place(&mut self, src: &[u8]) -> bool {
+        if src.len() > self.tail_end - self.tail.len() {
+            return false;
+        }
+        let len = self.tail.len();
+        // SAFETY: `len + src.len() <= tail_end <= tail.capacity()`, so the
+        // copy stays within the tail's allocation, in its spare capacity
+        // (which `src`, a shared borrow, cannot overlap: the chain holds the
+        // tail mutably), and `set_len` covers only bytes now initialised.
+        unsafe {
+            core::ptr::copy_nonoverlapping(src.as_ptr(), self.tail.as_mut_ptr().add(len), src.len());
+            self.tail.set_len(len + src.len());
+        }
+        true
+    }
+
+    #[inline(never)]
+    fn extend_slow(&mut self, mut src: &[u8]) -> Result<(), ChainError> {
+        if src.len() > self.room() {
+            return Err(ChainError::LimitExceeded { limit: self.limit });
+        }
+        while !src.is_empty() {
+            let n = src.len().min(self.writable_tail());
+            self.tail.extend_from_slice(&src[..n]);
+            src = &src[n..];
+        }
+        Ok(())
+    }
+
+    /// Makes room in the tail, if the chain is below its limit: seals a full
+    /// tail into `full` and takes a fresh chunk. Returns how many bytes the
+    /// tail may take now; 0 only at the limit.
+    pub(crate) fn writable_tail(&mut self) -> usize {
+        if self.tail_end == self.tail.len() && self.room() > 0 {
+            self.seal_tail();
+            let engine: &Engine = self.pool.engine();
+            let Ok((mut buf, origin, pristine)) = local::take(engine, self.tier, false, self.caller) else {
+                unreachable!("an infallible take")
+            };
+            self.tail = core::mem::take(&mut *buf);
+            self.home = Some(Chunk { buf, origin, pristine });
+            self.refresh_end();
+        }
+        self.tail_end - self.tail.len()
+    }
+
+    /// The tail, to write at most [`tail_spare`](Self::tail_spare) bytes
+    /// into its spare capacity.
+    pub(crate) fn tail_mut(&mut self) -> &mut BytesMut {
+        &mut self.tail
+    }
+
+    /// Bytes that may still be written into the tail.
+    pub(crate) fn tail_spare(&self) -> usize {
+        self.tail_end - self.tail.len()
+    }
+
+    /// Bytes that may still be written before the limit.
+    pub(crate) fn room(&self) -> usize {
+        self.limit - self.len()
+    }
+
+    /// The bytes reads come from: the first chunk with unread bytes.
+    pub(crate) fn front(&self) -> &[u8] {
+        self.full.front().map_or(&self.tail[..], |c| &c.buf[..])
+    }
+
+    /// Consumes `n` bytes from the front; chunks read to their end go back to
+    /// the pool, and so does the tail once the chain is empty.
+    ///
+    /// # Panics
+    ///
+    /// If `n > len()`.
+    pub(crate) fn consume(&mut self, mut n: usize) {
+        assert!(n <= self.len(), "cannot advance past `remaining`: {n} <= {}", self.len());
+        while n > 0 {
+            let Some(front) = self.full.front_mut() else {
+                bytes::Buf::advance(&mut self.tail, n);
+                if let Some(home) = &mut self.home {
+                    home.pristine = false; // the view moved: the return checks it
+                }
+                break;
+            };
+            let take = n.min(front.buf.len());
+            if take == front.buf.len() {
+                let chunk = self.full.pop_front().expect("the front chunk");
+                self.give_back(chunk); // read to its end
+            } else {
+                bytes::Buf::advance(&mut *front.buf, take);
+                front.pristine = false;
+            }
+            self.full_len -= take;
+            n -= take;
+        }
+        if self.is_empty() {
+            self.release_tail();
+        }
+        self.refresh_end();
+    }
+
+    /// The readable bytes as `IoSlice`s, for a vectored write.
+    pub(crate) fn fill_io_slices<'b>(&'b self, dst: &mut [std::io::IoSlice<'b>]) -> usize {
+        let tail = (!self.tail.is_empty()).then_some(&self.tail[..]);
+        let readable = self.full.iter().map(|c| &c.buf[..]).chain(tail);
+        let mut n = 0;
+        for (slot, chunk) in dst.iter_mut().zip(readable) {
+            *slot = std::io::IoSlice::new(chunk);
+            n += 1;
+        }
+        n
+    }
+
+    fn refresh_end(&mut self) {
+        self.tail_end = self.tail.capacity().min(self.limit - self.full_len);
+    }
+
+    /// The tail back in its box, leaving the chain without one.
+    fn take_tail(&mut self) -> Option<Chunk> {
+        let mut home = self.home.take()?;
+        *home.buf = core::mem::take(&mut self.tail);
+        self.tail_end = 0;
+        Some(home)
+    }
+
+    /// Moves the tail, if it has unread bytes, to the end of `full`; an empty
+    /// tail goes back to the pool.
+    fn seal_tail(&mut self) {
+        let Some(chunk) = self.take_tail() else { return };
+        if chunk.buf.is_empty() {
+            return self.give_back(chunk);
+        }
+        if self.full.capacity() == 0 {
+            // `try_with`: during thread exit the spare list may be gone.
+            self.full = SPARE_LIST.try_with(core::cell::Cell::take).unwrap_or_default();
+        }
+        self.full_len += chunk.buf.len();
+        self.full.push_back(chunk);
+    }
+
+    fn release_tail(&mut self) {
+        if let Some(chunk) = self.take_tail() {
+            self.give_back(chunk);
+        }
+    }
+
+    /// A chunk's return: the path of a dropped guard.
+    fn give_back(&self, Chunk { buf, origin, pristine }: Chunk) {
+        recycle::give_back(self.pool.engine(), origin, buf, pristine);
+    }
+}
+
+/// Returns every chunk, and keeps the chunk list for this thread's next
+/// chain if it is the larger spare and not above `SPARE_LIST_MAX`.
+impl Drop for PooledChain<'_> {
+    fn drop(&mut self) {
+        self.clear();
+        let list = core::mem::take(&mut self.full);
+        if list.capacity() > 0 && list.capacity() <= SPARE_LIST_MAX {
+            // `try_with`: during thread exit the spare list may be gone.
+            let _ = SPARE_LIST.try_with(|spare| {
+                let old = spare.take();
+                spare.set(if old.capacity() >= list.capacity() { old } else { list });
+            });
+        }
+    }
+}
+
+#[cold]
+#[track_caller]
+fn limit_panic(err: ChainError) -> ! {
+    panic!("tierpool: {err}; use try_extend_from_slice to handle it as an error");
 }
 
 /// Shows the chunk size, length, chunk count and limit, never the contents.
@@ -336,9 +506,36 @@ impl core::fmt::Debug for PooledChain<'_> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("PooledChain")
             .field("chunk_size", &self.chunk_size)
-            .field("len", &self.len)
-            .field("chunks", &self.chunks.len())
+            .field("len", &self.len())
+            .field("chunks", &self.chunk_count())
             .field("max_len", &self.max_len())
             .finish()
     }
 }
+
+/// [`PooledChain::chunks`]: the full chunks, then the tail.
+struct Chunks<'c> {
+    full: std::collections::vec_deque::Iter<'c, Chunk>,
+    tail: Option<&'c [u8]>,
+}
+
+impl<'c> Iterator for Chunks<'c> {
+    type Item = &'c [u8];
+
+    fn next(&mut self) -> Option<&'c [u8]> {
+        self.full.next().map(|c| &c.buf[..]).or_else(|| self.tail.take())
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        let n = self.full.len() + usize::from(self.tail.is_some());
+        (n, Some(n))
+    }
+}
+
+impl DoubleEndedIterator for Chunks<'_> {
+    fn next_back(&mut self) -> Option<Self::Item> {
+        self.tail.take().or_else(|| self.full.next_back().map(|c| &c.buf[..]))
+    }
+}
+
+impl ExactSizeIterator for Chunks<'_> {}

@@ -6,6 +6,8 @@
 //! - `contention`: 1, 2 and 4 threads churning one pool; time per op per thread.
 //! - `fill`, `freeze`: a whole tier written, then frozen; freezes of small payloads.
 //! - `serialize`: a JSON document encoded into a pooled buffer, beside `Vec`.
+//! - `large`, `socket_write`, `socket_read` ([`crate::large`]): payloads
+//!   larger than any tier, in a chain and in one growing buffer.
 
 use std::hint::black_box;
 use std::sync::Arc;
@@ -29,11 +31,14 @@ pub fn all(c: &mut Criterion, lineup: Lineup, with_freeze: bool) {
             fill::<W>(c, lineup);
             serialize::<W>(c, lineup);
         }
+        crate::large::serialize_large::<W>(c, lineup);
     }
     run::<crate::Opaque>(c, lineup, with_freeze);
     run::<crate::Inlined>(c, lineup, with_freeze);
     if with_freeze {
         freeze_variants(c, lineup);
+        crate::large::socket_write(c, lineup);
+        crate::large::socket_read(c, lineup);
     }
 }
 
@@ -415,18 +420,23 @@ pub struct Item {
     pub active: bool,
 }
 
-/// A document whose JSON encoding is about `bytes` long.
+/// A document whose JSON encoding is about `bytes` long (a little over).
 pub fn doc(bytes: usize) -> Doc {
     let mut doc = Doc { items: Vec::new() };
+    // `{"items":[` + `]}`, then each item and a comma: linear, so that a
+    // 32 MiB document is built in a moment.
+    let mut len = 12;
     let mut i = 0;
-    while serde_json::to_vec(&doc).expect("serializes").len() < bytes {
-        doc.items.push(Item {
+    while len < bytes {
+        let item = Item {
             id: 1_000_000 + i,
             name: format!("user-{i:05}"),
             score: i as f64 * 1.25,
             tags: vec!["a", "bb", "ccc"],
             active: i % 2 == 0,
-        });
+        };
+        len += serde_json::to_vec(&item).expect("serializes").len() + 1;
+        doc.items.push(item);
         i += 1;
     }
     doc
@@ -437,7 +447,7 @@ pub fn doc(bytes: usize) -> Doc {
 /// through the concrete writer, which serde_json's generic code then
 /// inlines.
 #[inline]
-fn encode<W: Write, O: std::io::Write>(out: &mut O, doc: &Doc) {
+pub(crate) fn encode<W: Write, O: std::io::Write>(out: &mut O, doc: &Doc) {
     if W::NAME == "opaque" {
         serde_json::to_writer(out as &mut dyn std::io::Write, doc).expect("serializes");
     } else {

@@ -22,6 +22,7 @@ mod counting;
 
 pub mod bare;
 pub mod groups;
+pub mod large;
 pub mod peers;
 
 use std::hint::black_box;
@@ -169,6 +170,18 @@ impl<'a> Group<'a> {
     /// allocations per op from a warm run of 1000 iterations.
     pub fn bench(&mut self, function: &str, param: &str, ops_per_iter: u64, mut op: impl FnMut()) {
         self.bench_counted(function, param, ops_per_iter, 1000, |iters| {
+            let start = Instant::now();
+            for _ in 0..iters {
+                op();
+            }
+            start.elapsed()
+        });
+    }
+
+    /// Like [`bench`](Self::bench), with allocations counted over `counted`
+    /// iterations: for an op that takes milliseconds.
+    pub fn bench_slow(&mut self, function: &str, param: &str, counted: u64, mut op: impl FnMut()) {
+        self.bench_counted(function, param, 1, counted, |iters| {
             let start = Instant::now();
             for _ in 0..iters {
                 op();

@@ -30,9 +30,9 @@ use crate::chain::PooledChain;
 /// # Ok::<(), tierpool::ConfigError>(())
 /// ```
 // SAFETY:
-// - `chunk_mut` returns (a prefix of) the spare capacity of the chain's last
-//   chunk, creating that chunk first if needed, and `advance_mut` advances
-//   that same last chunk: nothing can add or remove a chunk in between
+// - `chunk_mut` returns (a prefix of) the spare capacity of the chain's tail,
+//   taking a fresh tail first if needed, and `advance_mut` advances that same
+//   tail, within the same bound: nothing can replace the tail in between
 //   (`&mut self`), so the two describe one buffer, as the contract requires.
 // - `remaining_mut` never exceeds what writes may still add: the room below
 //   the limit, and at most `isize::MAX - len`.
@@ -44,34 +44,29 @@ unsafe impl BufMut for PooledChain<'_> {
 
     #[inline]
     unsafe fn advance_mut(&mut self, cnt: usize) {
-        if cnt == 0 {
-            return;
-        }
-        let room = self.room();
-        assert!(cnt <= room, "advance out of bounds: {cnt} > {room}, the room below the chain's limit");
-        let last = self.writable_chunk();
+        let spare = self.tail_spare();
+        assert!(cnt <= spare, "advance out of bounds: {cnt} > {spare}, the room `chunk_mut` offered");
         // SAFETY:
         // - The caller guarantees that the first `cnt` bytes of the slice last
         //   returned by `self.chunk_mut()` are initialised.
-        // - That slice is the spare capacity of this same last chunk (the
-        //   safety comment above), whose `advance_mut` checks `cnt` against
-        //   its spare capacity.
-        unsafe { last.advance_mut(cnt) };
-        self.wrote(cnt);
+        // - That slice is the spare capacity of this same tail (the safety
+        //   comment above), and `cnt` is within it.
+        unsafe { self.tail_mut().advance_mut(cnt) };
     }
 
     #[inline]
     fn chunk_mut(&mut self) -> &mut UninitSlice {
-        let room = self.room();
-        if room == 0 {
+        let n = self.writable_tail();
+        if n == 0 {
+            // At the limit. (The tail's own `chunk_mut` would reserve.)
             return UninitSlice::new(&mut []);
         }
-        let chunk = self.writable_chunk().chunk_mut();
-        let n = chunk.len().min(room);
-        &mut chunk[..n]
+        // The tail has `n > 0` bytes of spare capacity, so this never reserves.
+        &mut self.tail_mut().chunk_mut()[..n]
     }
 
     #[track_caller]
+    #[inline]
     fn put_slice(&mut self, src: &[u8]) {
         self.extend_from_slice(src);
     }
@@ -108,7 +103,7 @@ impl Buf for PooledChain<'_> {
 
     #[inline]
     fn chunk(&self) -> &[u8] {
-        self.front().map_or(&[], |c| &c[..])
+        self.front()
     }
 
     fn advance(&mut self, cnt: usize) {
@@ -141,13 +136,20 @@ impl Buf for PooledChain<'_> {
 /// # Ok::<(), std::io::Error>(())
 /// ```
 impl io::Write for PooledChain<'_> {
+    #[inline]
     fn write(&mut self, src: &[u8]) -> io::Result<usize> {
-        let n = src.len().min(self.room());
-        if n == 0 && !src.is_empty() {
-            return Err(crate::ChainError::LimitExceeded { limit: self.room() + self.len() }.into());
+        if self.append_in_place(src) {
+            return Ok(src.len());
         }
-        self.extend_from_slice(&src[..n]);
-        Ok(n)
+        self.write_slow(src)
+    }
+
+    #[inline]
+    fn write_all(&mut self, src: &[u8]) -> io::Result<()> {
+        if self.append_in_place(src) {
+            return Ok(());
+        }
+        self.write_all_slow(src)
     }
 
     fn write_vectored(&mut self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
@@ -171,6 +173,29 @@ impl io::Write for PooledChain<'_> {
     }
 }
 
+impl PooledChain<'_> {
+    #[inline(never)]
+    fn write_slow(&mut self, src: &[u8]) -> io::Result<usize> {
+        let n = src.len().min(self.room());
+        if n == 0 && !src.is_empty() {
+            return Err(crate::ChainError::LimitExceeded { limit: self.room() + self.len() }.into());
+        }
+        self.extend_from_slice(&src[..n]);
+        Ok(n)
+    }
+
+    /// `write_all` past the fast path: what fits below the limit, then the
+    /// limit's error, as the default `write_all` over `write` would.
+    #[inline(never)]
+    fn write_all_slow(&mut self, src: &[u8]) -> io::Result<()> {
+        let n = self.write_slow(src)?;
+        if n < src.len() {
+            return Err(crate::ChainError::LimitExceeded { limit: self.room() + self.len() }.into());
+        }
+        Ok(())
+    }
+}
+
 // === impl fmt::Write ===
 
 /// Appends formatted text; past the chain's limit, `fmt::Error`.
@@ -187,6 +212,7 @@ impl io::Write for PooledChain<'_> {
 /// # Ok::<(), std::fmt::Error>(())
 /// ```
 impl fmt::Write for PooledChain<'_> {
+    #[inline]
     fn write_str(&mut self, s: &str) -> fmt::Result {
         self.try_extend_from_slice(s.as_bytes()).map_err(|_| fmt::Error)
     }
