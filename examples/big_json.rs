@@ -123,8 +123,9 @@ fn main() {
                 let counts = common::Counts::now();
                 let start = Instant::now();
                 (way.run)(&doc);
-                times[i].push(start.elapsed());
+                let elapsed = start.elapsed();
                 let counts = counts.since();
+                times[i].push(elapsed);
                 allocs[i].0 += counts.allocs;
                 allocs[i].1 += counts.bytes;
             }

@@ -70,6 +70,25 @@
 //! `BytesMut::freeze` through `DerefMut` still works, but it aliases: the
 //! storage is then shared, and it is discarded on return, not pooled.
 //!
+//! # Large payloads
+//!
+//! A payload larger than the largest tier goes into a [`PooledChain`]
+//! ([`BufPool::chain`]): pooled chunks of one tier, taken as it grows, so
+//! nothing is reallocated or copied twice and every chunk goes back to its
+//! tier. It implements `io::Write`, `fmt::Write`, `BufMut` and `Buf` (with
+//! `chunks_vectored`, for `writev`), can carry a length limit, and converts
+//! by copy ([`freeze`](PooledChain::freeze)), into zero-copy `Bytes` pieces
+//! ([`into_pieces`](PooledChain::into_pieces)), or into one `PooledBuf`
+//! ([`into_contiguous`](PooledChain::into_contiguous)).
+//!
+//! ```
+//! let pool = tierpool::BufPool::new();
+//! let mut body = pool.chain(64 * 1024);
+//! serde_json::to_writer(&mut body, &vec!["a large document"; 100_000])?;
+//! assert!(body.len() > 1 << 20 && body.chunk_count() > 16);
+//! # Ok::<(), serde_json::Error>(())
+//! ```
+//!
 //! # Threads
 //!
 //! Each thread keeps, per pool and per tier, a small stack of buffers (a

@@ -270,10 +270,7 @@ fn steady_state_gets_writes_drops_and_hand_offs_allocate_nothing() {
     });
     let chain_after = chain_pool.stats();
     assert_eq!(chain_after.tiers[1].misses, chain_before.tiers[1].misses, "the chain reused its chunks");
-    assert!(
-        chain_after.tiers[1].gets - chain_before.tiers[1].gets >= CHAIN_ROUNDS as u64 * 2 * 9,
-        "it used them"
-    );
+    assert!(chain_after.tiers[1].gets - chain_before.tiers[1].gets >= CHAIN_ROUNDS as u64 * 2 * 9, "it used them");
     assert_ne!(checksum, 0);
 
     drop(tx);
