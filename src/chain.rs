@@ -333,12 +333,16 @@ impl PooledChain<'_> {
             return false;
         }
         let len = self.tail.len();
-        // SAFETY: `len + src.len() <= tail_end <= tail.capacity()`, so the
-        // copy stays within the tail's allocation, in its spare capacity
-        // (which `src`, a shared borrow, cannot overlap: the chain holds the
-        // tail mutably), and `set_len` covers only bytes now initialised.
+        let spare = self.tail.spare_capacity_mut();
+        // SAFETY:
+        // - `src.len() <= tail_end - len <= capacity - len = spare.len()`, so
+        //   the copy stays within the spare capacity (whose pointer carries
+        //   the provenance for it, unlike the `[u8]` view of `0..len`).
+        // - `src`, a shared borrow, cannot overlap it: the chain holds the
+        //   tail mutably.
+        // - `set_len` then covers only bytes now initialised, within capacity.
         unsafe {
-            core::ptr::copy_nonoverlapping(src.as_ptr(), self.tail.as_mut_ptr().add(len), src.len());
+            core::ptr::copy_nonoverlapping(src.as_ptr(), spare.as_mut_ptr().cast::<u8>(), src.len());
             self.tail.set_len(len + src.len());
         }
         true
