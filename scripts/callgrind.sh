@@ -8,6 +8,7 @@
 # Modes are those of benches/src/bin/hit_loop.rs. Serializations of a large
 # JSON document instead (benches/src/bin/json_loop.rs, its modes by default):
 #        BIN=json_loop scripts/callgrind.sh 3145728
+#        BIN=json_loop N1=1000 N2=2000 MODES="guard_write vec_reused" scripts/callgrind.sh 1024
 # Needs valgrind. Writes nothing outside target/callgrind/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,8 +18,8 @@ sizes=("$@")
 name=${BIN:-hit_loop}
 if [ "$name" = json_loop ]; then
     default_modes="chain_64KiB chain_1MiB chain_64KiB_freeze vec_new bytesmut_new tierpool_get4096 vec_reused"
-    n1=2
-    n2=4
+    n1=${N1:-2}
+    n2=${N2:-4}
 else
     default_modes="tierpool tierpool_bufmut tierpool_inlined bare bare_exact lockfree_object_pool opool bytesmut"
     n1=100000

@@ -140,6 +140,20 @@ impl<'a> PooledBuf<'a> {
     /// ```
     #[inline]
     pub fn extend_from_slice(&mut self, src: &[u8]) {
+        let buf = self.buf_mut();
+        // The check is `reserve`'s own, so the compiler folds that one away.
+        if src.len() <= buf.capacity() - buf.len() {
+            buf.extend_from_slice(src);
+        } else {
+            self.extend_growing(src);
+        }
+    }
+
+    /// [`extend_from_slice`](Self::extend_from_slice) past the spare
+    /// capacity: the buffer grows, and the guard is no longer pristine.
+    #[cold]
+    #[inline(never)]
+    fn extend_growing(&mut self, src: &[u8]) {
         self.writable(src.len()).extend_from_slice(src);
     }
 

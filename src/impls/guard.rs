@@ -95,7 +95,7 @@ unsafe impl BufMut for PooledBuf<'_> {
 
     #[inline]
     fn put_slice(&mut self, src: &[u8]) {
-        self.writable(src.len()).extend_from_slice(src);
+        self.extend_from_slice(src);
     }
 
     #[inline]
@@ -138,13 +138,13 @@ unsafe impl BufMut for PooledBuf<'_> {
 impl io::Write for PooledBuf<'_> {
     #[inline]
     fn write(&mut self, src: &[u8]) -> io::Result<usize> {
-        self.writable(src.len()).extend_from_slice(src);
+        self.extend_from_slice(src);
         Ok(src.len())
     }
 
     #[inline]
     fn write_all(&mut self, src: &[u8]) -> io::Result<()> {
-        self.writable(src.len()).extend_from_slice(src);
+        self.extend_from_slice(src);
         Ok(())
     }
 
@@ -176,7 +176,8 @@ impl io::Write for PooledBuf<'_> {
 impl fmt::Write for PooledBuf<'_> {
     #[inline]
     fn write_str(&mut self, s: &str) -> fmt::Result {
-        fmt::Write::write_str(self.writable(s.len()), s)
+        self.extend_from_slice(s.as_bytes());
+        Ok(())
     }
 }
 

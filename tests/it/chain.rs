@@ -193,7 +193,10 @@ fn clear_returns_the_chunks_and_keeps_the_limit() {
 fn serde_json_documents_round_trip_through_a_chain() {
     use proptest::prelude::*;
     let pool = BufPool::builder().tiers(&[256, 4096]).build().unwrap();
-    let doc = (proptest::collection::vec((any::<u32>(), "[a-z]{0,20}", any::<bool>()), 0..if cfg!(miri) { 40 } else { 2000 }), any::<i64>());
+    let doc = (
+        proptest::collection::vec((any::<u32>(), "[a-z]{0,20}", any::<bool>()), 0..if cfg!(miri) { 40 } else { 2000 }),
+        any::<i64>(),
+    );
     let config = crate::support::config(if cfg!(miri) { 3 } else { 64 }, "proptests/regressions/chain_json.txt");
     proptest::test_runner::TestRunner::new(config)
         .run(&doc, |doc| {

@@ -6,7 +6,9 @@
 //! Usage: `json_loop <mode> <bytes> <iterations>`, modes as in the `large`
 //! bench group (`benches/src/large.rs`): `chain_64KiB`, `chain_1MiB`,
 //! `chain_64KiB_freeze`, `vec_new`, `bytesmut_new`, `tierpool_get4096`,
-//! `vec_reused`. Callgrind counts user-space instructions only: the kernel's
+//! `vec_reused`; and as in the `serialize` group, for documents that fit a
+//! tier: `guard_write` (into `pool.get(bytes)`), `guard_freeze` (then
+//! `freeze()`), `to_vec_bytes` (`serde_json::to_vec` then `Bytes::from`). Callgrind counts user-space instructions only: the kernel's
 //! work for fresh pages and `mremap` (which a growing `Vec` leans on) is not
 //! in these counts.
 
@@ -51,6 +53,19 @@ fn main() {
             let mut out = pool.get(4096);
             serde_json::to_writer(&mut out, &doc).expect("serializes");
             black_box(&out);
+        }
+        "guard_write" => {
+            let mut out = pool.get(bytes);
+            serde_json::to_writer(&mut out, &doc).expect("serializes");
+            black_box(&out);
+        }
+        "guard_freeze" => {
+            let mut out = pool.get(bytes);
+            serde_json::to_writer(&mut out, &doc).expect("serializes");
+            black_box(out.freeze());
+        }
+        "to_vec_bytes" => {
+            black_box(bytes::Bytes::from(serde_json::to_vec(&doc).expect("serializes")));
         }
         "vec_reused" => {
             reused.clear();
