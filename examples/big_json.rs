@@ -43,7 +43,7 @@ fn document(bytes: usize) -> Vec<Record> {
             user: format!("user-{i:06}"),
             score: i as f64 * 0.75,
             tags: ["a", "bb", "ccc"],
-            active: i % 3 == 0,
+            active: i.is_multiple_of(3),
         };
         len += serde_json::to_vec(&record).unwrap().len() + 1;
         records.push(record);

@@ -67,7 +67,7 @@ fn main() {
                         _ => 65_537 + (r >> 8) as usize % 1_000_000,
                     };
                     let mut buf = pool.get(size);
-                    let fill = if r % 50 == 0 { buf.capacity() * 3 } else { 64.min(size) };
+                    let fill = if r.is_multiple_of(50) { buf.capacity() * 3 } else { 64.min(size) };
                     buf.put_bytes(t as u8, fill);
                     match (r >> 20) % 4 {
                         0 => drop(buf.freeze()),
@@ -80,7 +80,7 @@ fn main() {
                         _ => drop(buf),
                     }
                     n += 1;
-                    if n % 1024 == 0 {
+                    if n.is_multiple_of(1024) {
                         ops.fetch_add(1024, Relaxed);
                     }
                 }

@@ -336,10 +336,10 @@ impl<'p> Model<'p> {
     /// A `Bytes` was dropped: if it was the last one holding a shared guard,
     /// that guard has ended.
     fn bytes_dropped(&mut self, shared_of: Option<usize>) {
-        if let Some(id) = shared_of {
-            if !self.bytes.iter().any(|o| o.shared_of == Some(id)) {
-                self.ended(id);
-            }
+        if let Some(id) = shared_of
+            && !self.bytes.iter().any(|o| o.shared_of == Some(id))
+        {
+            self.ended(id);
         }
     }
 

@@ -514,10 +514,10 @@ impl Builder {
             return Err(ConfigError::InvalidMaxRequest { max_request: self.max_request, largest_tier: largest });
         }
 
-        if let Some(budget) = self.max_retained_bytes {
-            if budget < tiers[0] {
-                return Err(ConfigError::BudgetBelowSmallestTier { budget, smallest_tier: tiers[0] });
-            }
+        if let Some(budget) = self.max_retained_bytes
+            && budget < tiers[0]
+        {
+            return Err(ConfigError::BudgetBelowSmallestTier { budget, smallest_tier: tiers[0] });
         }
         if self.idle_timeout == Some(Duration::ZERO) {
             return Err(ConfigError::ZeroIdleTimeout);

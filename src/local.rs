@@ -372,7 +372,7 @@ impl Slot {
     /// `TRANSFER_TICK_EVERY` of them.
     fn transfer_tick(&mut self, engine: &Engine) {
         self.transfers = self.transfers.wrapping_add(1);
-        if self.transfers % TRANSFER_TICK_EVERY == 0 {
+        if self.transfers.is_multiple_of(TRANSFER_TICK_EVERY) {
             engine.tick();
         }
     }

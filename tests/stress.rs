@@ -111,7 +111,7 @@ fn worker(pool: Arc<BufPool>, me: usize, tx: SyncSender<Parcel>, rx: Receiver<Pa
         let pat = pattern(me, seq);
         let mut buf = pool.get_owned(size);
         assert!(buf.is_empty() && buf.capacity() >= size, "a new buffer is empty and large enough");
-        stamp(&mut buf, pat, if r % 7 == 0 { 512 } else { 0 });
+        stamp(&mut buf, pat, if r.is_multiple_of(7) { 512 } else { 0 });
         check(&buf, pat);
         ops += 1;
         match (r >> 20) % 16 {

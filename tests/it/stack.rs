@@ -149,7 +149,7 @@ fn document(items: usize) -> Document {
         name: "tiérpool \"quoted\" \\ \n\t ✓".to_string(),
         tags: (0..items % 7).map(|i| format!("tag-{i}")).collect(),
         score: -1.5e-3,
-        parent: (items % 2 == 0).then_some(42),
+        parent: items.is_multiple_of(2).then_some(42),
         payload: (0..items as u32).collect(),
     }
 }
