@@ -39,7 +39,7 @@
 //!
 //! A [`PooledBuf`] dereferences to `BytesMut`, so a user can grow, split,
 //! advance or replace its storage. When the guard drops, the return path
-//! (`src/recycle.rs`) does three things:
+//! does three things:
 //!
 //! 1. **Normalise.** It clears the buffer and takes back its whole
 //!    allocation, undoing `advance` and `split_to`.
@@ -121,7 +121,7 @@
 //!   held in the global queues and every thread cache together, at every
 //!   instant. A return that would exceed it is discarded (`over_budget`).
 //!   Threads reserve budget in batches, so the hot path stays free of shared
-//!   atomics (`src/budget.rs`).
+//!   atomics.
 //! - **Thread exit.** An exiting thread flushes its caches to the global
 //!   queues and returns its unused budget, so nothing is stranded. Unlike
 //!   values of the `thread_local` crate, nothing waits for a later thread to
@@ -132,7 +132,8 @@
 //! - **Idle decay.** Buffers unused for a whole
 //!   [`idle_timeout`](Builder::idle_timeout) interval (30 s by default) are
 //!   released, without a background thread: operations advance the clock,
-//!   and [`BufPool::decay`] does so on demand (`src/decay.rs`).
+//!   and [`BufPool::decay`] does so on demand (or
+//!   `tierpool::tokio::spawn_decay`, a task that calls it).
 //! - **Scrub.** [`Builder::scrub_on_return`] zeroes each buffer's whole
 //!   capacity before it is pooled, for secrets.
 //! - **Dropped pools.** Dropping a pool frees its global queues. A thread's
@@ -141,88 +142,80 @@
 //!
 //! # Guarantees
 //!
-//! - A buffer handed out has `len() == 0` and `capacity() >= n`.
+//! - A buffer handed out has `len() == 0` and `capacity() >= n`, and holds
+//!   no byte a previous user could have read back through it.
 //! - A buffer is handed out to one guard at a time; no two live guards, and
 //!   no guard and a `Bytes` from [`freeze`](PooledBuf::freeze), share memory.
 //! - The pool holds at most `global_queue[i] + threads × thread_cache[i]`
 //!   buffers of tier `i`, each of at most `ceiling[i]` bytes, and at most
-//!   `max_retained_bytes` in all, if set.
-//! - Get and return on a cache hit do not allocate.
-//! - The only `unsafe` code is the `bytes::BufMut` impl in `src/impls.rs`
-//!   (an `unsafe trait` whose `advance_mut` is an `unsafe fn`). It forwards
-//!   each call to the inner `BytesMut` and adds no logic; every unsafe item
-//!   there states its premises in a `// SAFETY:` comment. The rest of the
-//!   crate is under `#![deny(unsafe_code)]`.
+//!   `max_retained_bytes` in all, if set. These are bytes of real
+//!   allocations, checked against a counting allocator in the tests.
+//! - Get and return on a cache hit do not allocate, and touch no memory that
+//!   another thread writes.
 //!
-//! # Performance
+//! # Errors and panics
 //!
-//! `docs/benchmarks.md` has the criterion runs, with the commands that
-//! produced them. Each workload puts tierpool beside `BytesMut::with_capacity`
-//! under glibc, jemalloc and mimalloc, and beside five peer pools, in the same
-//! run. In short, on a shared 2-core machine:
+//! Invalid settings are a [`ConfigError`] from [`Builder::build`], which
+//! never aborts: every setting has a documented maximum. Requests above
+//! `max_request`, and allocations the allocator refuses, are a [`GetError`]
+//! from the `try_` methods; [`BufPool::get`] panics on them instead, as
+//! `Vec::with_capacity` does. A chain's length limit is a [`ChainError`].
+//! Each method that can panic says when under `# Panics`.
 //!
-//! - A get + 64 B write + drop takes 9.2–9.5 ns at every tier: 1.4× faster
-//!   than the fastest peer pool (lockfree-object-pool, 13 ns), and 19×
-//!   faster than jemalloc and 32× faster than mimalloc at 1 MiB.
-//! - At 4 KiB, jemalloc's thread cache is still faster (6.7 ns against
-//!   10.4 ns in the same binary).
-//! - 64 buffers of 64 KiB held at once cost 16.8 ns per buffer, level with
-//!   the best peer.
-//! - Steady-state gets and returns make 0 allocations; a miss makes two
-//!   (the buffer and the 32-byte box it lives in).
+//! # In tests
 //!
-//! Some of the project's speed targets are still missed; `docs/benchmarks.md`
-//! says which, and where the time goes.
-//!
-//! # Comparison with similar crates
-//!
-//! | crate                  | hands out      | size classes | ceiling on return | copy-out freeze / return-on-last-drop |
-//! |------------------------|----------------|--------------|-------------------|---------------------------------------|
-//! | tierpool               | `BytesMut`     | yes          | yes, re-tiers     | yes / yes                             |
-//! | zeropool               | `Vec<u8>`      | yes          | no                | no / no                               |
-//! | opool                  | any `T`        | no           | via `is_valid`    | no / no                               |
-//! | lockfree-object-pool   | any `T`        | no           | no                | no / no                               |
-//! | object-pool            | any `T`        | no           | no                | no / no                               |
-//! | byte-pool              | `Vec<u8>`      | exact sizes  | no                | no / no                               |
+//! [`Builder::track_callers`] records where each checkout came from, and
+//! [`BufPool::assert_quiescent`] panics with the call sites of what is still
+//! out: a leak test in one line. [`Builder::chaos`] hands out some larger
+//! buffers, fills spare capacity with a pattern and drops some returns,
+//! deterministically from a seed, so that code which leans on a pool's
+//! accidents (a fresh buffer's zeroes, an exact capacity) fails in tests.
+//! Both are free when off.
 //!
 //! # Feature flags
 //!
-//! - `tokio` (off by default): `tierpool::tokio::read_pooled`, a socket read into a
-//!   `PooledBuf` that never grows it past the capacity it was handed out
-//!   with, and `tierpool::tokio::spawn_decay`, a task that drives idle decay
-//!   of a quiet pool.
-//! - `bench-jemalloc` (off by default): builds jemalloc for the
-//!   `alloc_jemalloc` benchmark only; the library never uses it.
+//! - `tokio` (off by default): `tierpool::tokio::read_pooled` and
+//!   `read_chain`, socket reads that never grow a pooled buffer and report
+//!   a full buffer or a chain at its limit as an error, never as `Ok(0)`;
+//!   and `spawn_decay`, a task that drives idle decay of a quiet pool.
 //!
-//! Without features, the crate depends on `bytes` and `crossbeam-queue` only.
-//! Independent of features, [`PooledBuf`] implements `bytes::BufMut` (so
-//! tokio's `read_buf(&mut buf)` takes it), `std::io::Write` (serializers such
-//! as `serde_json::to_writer`), `std::fmt::Write` (`write!`), `AsRef<[u8]>`,
-//! `AsMut<[u8]>`, `Extend<u8>` and `Extend<&u8>`.
+//! Without features, the crate depends on `bytes`, `crossbeam-queue`,
+//! `crossbeam-utils` and `thread_local`. Independent of features,
+//! [`PooledBuf`] implements `BufMut` and `Buf`, `io::Write`, `fmt::Write`,
+//! `AsRef`/`AsMut<[u8]>`, `Borrow`, `Extend`, comparisons with byte slices,
+//! strings, `Bytes` and `BytesMut`, `Eq`, `Ord` and `Hash`, as `BytesMut`
+//! does.
+//!
+//! # Unsafe code
+//!
+//! The crate is `#![deny(unsafe_code)]`, with three measured exceptions,
+//! each block with bulleted `// SAFETY:` premises, and each covered by
+//! Miri (with strict provenance) in CI:
+//!
+//! - the `bytes::BufMut` impls of [`PooledBuf`] and [`PooledChain`]: an
+//!   `unsafe trait` whose `advance_mut` is an `unsafe fn`, forwarding to
+//!   the inner `BytesMut`;
+//! - the thread-cache registry, reached through the address of a `const`
+//!   thread-local, so that the hit path stays inlined;
+//! - the chain's small-write copy into its last chunk's spare capacity,
+//!   which a serializer calls once per token.
+//!
+//! # Performance and guides
+//!
+//! - [`docs::benchmarks`]: tierpool beside `BytesMut` under glibc,
+//!   jemalloc and mimalloc and beside five peer pools, each workload written
+//!   through a call the compiler cannot see into and inlined, with the
+//!   commands that produced every figure and the instruction counts.
+//! - [`docs::guide`]: recipes for socket reads, serializers, large payloads,
+//!   hand-off between tasks, codecs, property tests, and when not to pool.
+//! - [`docs::tuning`]: what each [`Builder`] setting costs and buys.
 //!
 //! # MSRV
 //!
-//! Rust 1.85 (edition 2024), as declared in `Cargo.toml`'s `rust-version`.
-//!
-//! # Implementation notes
-//!
-//! `docs/design.md` walks through the data flow and its invariants:
-//!
-//! | file          | concept                                                      |
-//! |---------------|--------------------------------------------------------------|
-//! | `pool.rs`     | [`BufPool`], the get path, [`global`]                        |
-//! | `guard.rs`    | [`PooledBuf`]: freeze, into_shared, detach                   |
-//! | `impls.rs`    | `BufMut`, `io::Write`, `fmt::Write`, `Extend` for the guard  |
-//! | `tokio.rs`    | feature `tokio`: `read_pooled`, `spawn_decay`                |
-//! | `recycle.rs`  | the return path: normalise, classify, discard                |
-//! | `local.rs`    | thread caches (magazines), spill and refill, thread exit     |
-//! | `depot.rs`    | the global level: a bounded depot of batches per tier        |
-//! | `budget.rs`   | the retained-bytes budget and per-thread credit              |
-//! | `decay.rs`    | idle decay: the clock, epochs, low-water marks               |
-//! | `config.rs`   | [`Builder`], defaults, validation                            |
-//! | `stats.rs`    | per-thread counters and the [`Stats`] snapshot               |
-//! | `sync.rs`     | the one place synchronisation primitives are imported from   |
+//! Rust 1.88 (edition 2024), as declared in `Cargo.toml`'s `rust-version`
+//! and checked in CI.
 
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![deny(unsafe_code)]
 #![warn(
     missing_docs,
@@ -253,7 +246,22 @@ mod impls;
 mod pool; // the public façade
 mod global;
 #[cfg(feature = "tokio")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
 pub mod tokio;
+
+/// The project's guides, as the repository's `docs/` holds them. Links
+/// between them are relative to that directory. Their snippets are
+/// fragments, not doctests; `examples/` and `tests/` hold the runnable
+/// versions.
+#[cfg(all(doc, not(doctest)))]
+pub mod docs {
+    #[doc = include_str!("../docs/guide.md")]
+    pub mod guide {}
+    #[doc = include_str!("../docs/tuning.md")]
+    pub mod tuning {}
+    #[doc = include_str!("../docs/benchmarks.md")]
+    pub mod benchmarks {}
+}
 
 #[cfg(all(test, tierpool_loom))]
 mod loom_models;
