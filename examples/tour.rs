@@ -1,7 +1,9 @@
-//! A tour of tierpool: tiers, the ceiling, `freeze` vs `into_shared`, a
-//! cross-thread hand-off, and the stats that show what happened. Then a
-//! short loopback workload, JSON over TCP with tokio, run once unpooled and
-//! once pooled, with a summary of what the pool bought.
+//! A tour of tierpool: tiers, the ceiling, `freeze` vs `into_shared`, and
+//! the stats that show what happened. Then three comparisons with plain
+//! `BytesMut`, each in interleaved rounds (median and range of each side,
+//! and "within noise" when the ranges overlap): a cross-thread hand-off of
+//! 64 KiB buffers, 64 buffers of 64 KiB out at once, and a loopback JSON
+//! service over TCP with tokio.
 //!
 //! Run: `cargo run --release --example tour`
 
@@ -12,8 +14,8 @@ use std::sync::Arc;
 use std::sync::mpsc;
 use std::time::Instant;
 
-use bytes::BufMut;
-use tierpool::{BufPool, PooledBuf, Stats};
+use bytes::{BufMut, BytesMut};
+use tierpool::{BufPool, Stats};
 
 #[global_allocator]
 static ALLOC: common::Counting<std::alloc::System> = common::Counting::new(std::alloc::System);
@@ -66,33 +68,81 @@ fn main() {
     drop(clone);
     println!("  into_shared: outstanding after the last clone drops = {}", pool.stats().outstanding);
 
-    section("4. Hand-off: a producer thread fills buffers, a consumer drops them");
-    let (tx, rx) = mpsc::sync_channel::<PooledBuf<'static>>(64);
-    let consumer = std::thread::spawn(move || rx.into_iter().map(|buf| buf.len()).sum::<usize>());
+    section("4. Hand-off: a producer thread fills 64 KiB buffers, a consumer drops them");
+    println!("  per buffer, channel included; {HAND_OFFS} buffers a round, {ROUNDS} rounds a side, interleaved");
+    let (plain, pooled) = common::interleave(
+        "hand-off",
+        ROUNDS,
+        || hand_off(|| BytesMut::with_capacity(64 * 1024)),
+        || hand_off(|| pool.get_owned(64 * 1024)),
+    );
+    compare("ns/buffer", &plain, &pooled);
+
+    section("5. Many buffers out at once: 64 buffers of 64 KiB, then all dropped");
+    println!("  per buffer; {HELD_ROUNDS} batches a round, {ROUNDS} rounds a side, interleaved");
+    let (plain, pooled) = common::interleave(
+        "held",
+        ROUNDS,
+        || held(|| BytesMut::with_capacity(64 * 1024)),
+        || held(|| pool.get(64 * 1024)),
+    );
+    compare("ns/buffer", &plain, &pooled);
+
+    section("6. Stats");
+    print_stats(&pool.stats());
+    let released = pool.trim();
+    println!("\n  trim() released {}; retained now {}", human(released), human(pool.stats().retained_bytes() as usize));
+
+    section("7. A loopback workload: JSON over TCP, unpooled vs pooled");
+    workload::run();
+}
+
+const ROUNDS: usize = 7;
+const HAND_OFFS: usize = 50_000;
+const HELD_ROUNDS: usize = 500;
+
+/// Prints each side's median and range, and the verdict.
+fn compare(unit: &str, plain: &[f64], pooled: &[f64]) {
+    for (name, xs) in [("BytesMut::with_capacity", plain), ("tierpool", pooled)] {
+        let (median, lo, hi) = common::spread(xs);
+        println!("  {name:<24} median {median:>8.1} {unit}   range {lo:.1}-{hi:.1}");
+    }
+    println!("  => {}", common::verdict(plain, pooled));
+}
+
+/// A producer (this thread) makes `HAND_OFFS` buffers, writes 64 bytes into
+/// each and sends it over a bounded channel; a consumer thread drops them.
+/// Returns ns per buffer.
+fn hand_off<B: BufMut + Send + 'static>(make: impl Fn() -> B) -> f64 {
+    let (tx, rx) = mpsc::sync_channel::<B>(64);
+    let consumer = std::thread::spawn(move || rx.into_iter().count());
     let start = Instant::now();
-    const MESSAGES: usize = 200_000;
-    for i in 0..MESSAGES {
-        let mut buf = pool.get_owned(4096);
+    for i in 0..HAND_OFFS {
+        let mut buf = make();
         buf.put_u64(i as u64);
         buf.put_bytes(0xAB, 56);
         tx.send(buf).unwrap();
     }
     drop(tx);
-    let bytes = consumer.join().unwrap();
-    let elapsed = start.elapsed();
-    println!(
-        "  {MESSAGES} buffers, {} moved in {elapsed:.2?} ({:.0} ns per buffer, channel included)",
-        human(bytes),
-        elapsed.as_nanos() as f64 / MESSAGES as f64
-    );
+    assert_eq!(consumer.join().unwrap(), HAND_OFFS);
+    start.elapsed().as_nanos() as f64 / HAND_OFFS as f64
+}
 
-    section("5. Stats");
-    print_stats(&pool.stats());
-    let released = pool.trim();
-    println!("\n  trim() released {}; retained now {}", human(released), human(pool.stats().retained_bytes() as usize));
-
-    section("6. A loopback workload: JSON over TCP, unpooled vs pooled");
-    workload::run();
+/// `HELD_ROUNDS` times: 64 buffers checked out, each written, then all
+/// dropped. Returns ns per buffer.
+fn held<B: BufMut>(make: impl Fn() -> B) -> f64 {
+    let mut out = Vec::with_capacity(64);
+    let start = Instant::now();
+    for _ in 0..HELD_ROUNDS {
+        for i in 0..64u64 {
+            let mut buf = make();
+            buf.put_u64(i);
+            out.push(buf);
+        }
+        std::hint::black_box(&out);
+        out.clear();
+    }
+    start.elapsed().as_nanos() as f64 / (HELD_ROUNDS * 64) as f64
 }
 
 fn print_stats(stats: &Stats) {

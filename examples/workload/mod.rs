@@ -16,7 +16,7 @@
 
 use std::io;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::time::{Duration, Instant};
 
 use bytes::BufMut;
@@ -30,7 +30,8 @@ use tokio::net::{TcpListener, TcpStream};
 use crate::common::{Counts, human};
 
 const CONNECTIONS: usize = 32;
-const REQUESTS_PER_CONNECTION: u64 = 500;
+const REQUESTS_PER_CONNECTION: u64 = 200;
+const ROUNDS: usize = 5;
 const READ_BUF: usize = 64 * 1024;
 
 /// Where buffers come from: the one thing that differs between the runs.
@@ -166,18 +167,16 @@ fn have_nothing<B: AsRef<[u8]>>(buf: &B) -> bool {
     buf.as_ref().is_empty()
 }
 
-async fn serve<S: Source>(src: S, mut socket: TcpStream) -> io::Result<u64> {
-    let mut bytes = 0;
+async fn serve<S: Source>(src: S, mut socket: TcpStream) -> io::Result<()> {
     loop {
         let mut frame = src.get(READ_BUF);
         if !read_frame(&mut socket, &mut frame).await? {
-            return Ok(bytes);
+            return Ok(());
         }
         let req: Request<'_> = serde_json::from_slice(&frame.as_ref()[4..])?;
         let mut out = src.get(16 * 1024);
         encode(&mut out, &Response { id: req.id, user: req.user, items: req.items });
         socket.write_all(out.as_ref()).await?;
-        bytes += (frame.as_ref().len() + out.as_ref().len()) as u64;
     }
 }
 
@@ -206,34 +205,15 @@ async fn client<S: Source>(src: S, addr: std::net::SocketAddr, conn: usize, done
 
 struct Outcome {
     requests: u64,
-    bytes: u64,
     elapsed: Duration,
     allocs: Counts,
 }
 
-fn run_one<S: Source>(rt: &tokio::runtime::Runtime, label: &'static str, src: S) -> Outcome {
+fn run_one<S: Source>(rt: &tokio::runtime::Runtime, src: S) -> Outcome {
     let done = Arc::new(AtomicU64::new(0));
-    let finished = Arc::new(AtomicBool::new(false));
-    let total = CONNECTIONS as u64 * REQUESTS_PER_CONNECTION;
-    // Progress, only if the run takes longer than a couple of seconds.
-    let progress = {
-        let (done, finished) = (Arc::clone(&done), Arc::clone(&finished));
-        std::thread::spawn(move || {
-            let start = Instant::now();
-            let mut next = Duration::from_secs(2);
-            while !finished.load(Relaxed) {
-                std::thread::sleep(Duration::from_millis(50));
-                if start.elapsed() >= next {
-                    println!("    {label}: {:>6} / {total} requests...", done.load(Relaxed));
-                    next += Duration::from_secs(1);
-                }
-            }
-        })
-    };
-
     let allocs = Counts::now();
     let start = Instant::now();
-    let bytes = rt.block_on(async {
+    rt.block_on(async {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind loopback");
         let addr = listener.local_addr().expect("local addr");
         let server = {
@@ -245,11 +225,10 @@ fn run_one<S: Source>(rt: &tokio::runtime::Runtime, label: &'static str, src: S)
                     socket.set_nodelay(true)?;
                     conns.push(tokio::spawn(serve(src.clone(), socket)));
                 }
-                let mut bytes = 0;
                 for c in conns {
-                    bytes += c.await.expect("server task")?;
+                    c.await.expect("server task")?;
                 }
-                io::Result::Ok(bytes)
+                io::Result::Ok(())
             })
         };
         let clients: Vec<_> =
@@ -261,58 +240,57 @@ fn run_one<S: Source>(rt: &tokio::runtime::Runtime, label: &'static str, src: S)
     });
     let elapsed = start.elapsed();
     let allocs = allocs.since();
-    finished.store(true, Relaxed);
-    progress.join().expect("progress thread");
-    Outcome { requests: done.load(Relaxed), bytes, elapsed, allocs }
+    Outcome { requests: done.load(Relaxed), elapsed, allocs }
 }
 
 pub(crate) fn run() {
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
     println!(
-        "  {CONNECTIONS} connections x {REQUESTS_PER_CONNECTION} requests; per request: a 4 KiB request buffer \
-         and three 64 KiB buffers (server read, response encode, client read)"
+        "  {CONNECTIONS} connections x {REQUESTS_PER_CONNECTION} requests a round, {ROUNDS} rounds a side, interleaved; \
+         per request: a 4 KiB request buffer and three 64 KiB buffers (server read, response encode, client read)"
     );
-    let unpooled = run_one(&rt, "unpooled", Unpooled);
     let pool = Arc::new(BufPool::new());
-    let pooled = run_one(&rt, "pooled", Pooled(Arc::clone(&pool)));
-    let stats = pool.stats();
-
-    println!(
-        "\n  {:<9} {:>8} {:>8} {:>9} {:>8} {:>9} {:>10} {:>9} {:>9} {:>10}",
-        "run", "requests", "time", "req/s", "MiB/s", "allocs", "allocs/req", "hit rate", "discards", "retained"
+    let mut outcomes: (Vec<Outcome>, Vec<Outcome>) = (Vec::new(), Vec::new());
+    let (plain, pooled) = crate::common::interleave(
+        "loopback",
+        ROUNDS,
+        || {
+            let o = run_one(&rt, Unpooled);
+            let us = o.elapsed.as_secs_f64() * 1e6 / o.requests as f64;
+            outcomes.0.push(o);
+            us
+        },
+        || {
+            let o = run_one(&rt, Pooled(Arc::clone(&pool)));
+            let us = o.elapsed.as_secs_f64() * 1e6 / o.requests as f64;
+            outcomes.1.push(o);
+            us
+        },
     );
-    for (name, o, pool_cols) in [
-        ("unpooled", &unpooled, None),
-        (
-            "pooled",
-            &pooled,
-            Some((
-                format!("{:.4}", stats.hit_rate()),
-                stats.discards().total().to_string(),
-                human(stats.retained_bytes()),
-            )),
-        ),
-    ] {
-        let secs = o.elapsed.as_secs_f64();
-        let (hit, discards, retained) = pool_cols.unwrap_or(("-".into(), "-".into(), "-".into()));
+    let stats = pool.stats();
+    println!(
+        "\n  {:<9} {:>13} {:>17} {:>10} {:>14} {:>9} {:>9} {:>10}",
+        "run", "µs/request", "range", "allocs/req", "allocated/req", "hit rate", "discards", "retained"
+    );
+    for (name, times, runs) in [("unpooled", &plain, &outcomes.0), ("pooled", &pooled, &outcomes.1)] {
+        let (median, lo, hi) = crate::common::spread(times);
+        let requests: u64 = runs.iter().map(|o| o.requests).sum();
+        let allocs: u64 = runs.iter().map(|o| o.allocs.allocs).sum();
+        let bytes: u64 = runs.iter().map(|o| o.allocs.bytes).sum();
+        let (hit, discards, retained) = if name == "pooled" {
+            (format!("{:.4}", stats.hit_rate()), stats.discards().total().to_string(), human(stats.retained_bytes()))
+        } else {
+            ("-".into(), "-".into(), "-".into())
+        };
         println!(
-            "  {name:<9} {:>8} {:>7.2}s {:>9.0} {:>8.1} {:>9} {:>10.2} {hit:>9} {discards:>9} {retained:>10}",
-            o.requests,
-            secs,
-            o.requests as f64 / secs,
-            o.bytes as f64 / secs / (1 << 20) as f64,
-            o.allocs.allocs,
-            o.allocs.allocs as f64 / o.requests as f64,
+            "  {name:<9} {median:>13.1} {:>17} {:>10.2} {:>14} {hit:>9} {discards:>9} {retained:>10}",
+            format!("{lo:.1}-{hi:.1}"),
+            allocs as f64 / requests as f64,
+            human(bytes / requests),
         );
     }
+    println!("  => time per request: {}", crate::common::verdict(&plain, &pooled));
     println!(
-        "\n  pooled vs unpooled: {:.1}x fewer allocations, {} allocated instead of {}, {:.2}x the throughput",
-        unpooled.allocs.allocs as f64 / pooled.allocs.allocs.max(1) as f64,
-        human(pooled.allocs.bytes),
-        human(unpooled.allocs.bytes),
-        unpooled.elapsed.as_secs_f64() / pooled.elapsed.as_secs_f64()
-    );
-    println!(
-        "  (allocs: alloc + realloc calls of the whole process during the run, from a counting #[global_allocator])"
+        "  (allocs: alloc + realloc calls of the whole process during the rounds, from a counting #[global_allocator])"
     );
 }
