@@ -1,12 +1,13 @@
-//! A log-line formatter that reuses pooled buffers with `write!`, after the
-//! worked walkthrough in seed 004 §30: format straight into the buffer, hand
-//! it to a synchronous writer, and let the guard return it.
+//! A log-line formatter that reuses pooled buffers with `write!`: format
+//! straight into the buffer, hand it to a synchronous writer, and let the
+//! guard return it.
 //!
-//! Go's version must remember to reset the slice and to skip `Put` for a
-//! buffer that grew past 4 KiB. Here the guard hands out an empty buffer and
-//! the pool's ceiling discards an overgrown one on return. Go's §30.1 bug,
-//! returning the buffer while an asynchronous writer still reads it, cannot
-//! compile: the writer borrows the guard, so the guard cannot drop first.
+//! A hand-rolled pool (Go's `sync.Pool` of byte slices, say) must remember to
+//! reset the slice and to skip `Put` for a buffer that grew past 4 KiB. Here
+//! the guard hands out an empty buffer and the pool's ceiling discards an
+//! overgrown one on return. The classic bug of such pools, returning the
+//! buffer while an asynchronous writer still reads it, cannot compile: the
+//! writer borrows the guard, so the guard cannot drop first.
 //!
 //! Run: `cargo run --release --example log_lines`
 
@@ -28,7 +29,7 @@ fn log_pool() -> BufPool {
     BufPool::builder().tiers(&[256, 4096]).build().expect("valid tiers")
 }
 
-/// The seed's naive version: `format!` builds a `String`, then it is written.
+/// The naive version: `format!` builds a `String`, then it is written.
 fn log_naive(out: &mut impl Write, level: &str, msg: std::fmt::Arguments<'_>) -> io::Result<()> {
     let line = format!("{level} {} {msg}\n", now_secs());
     out.write_all(line.as_bytes())

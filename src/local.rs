@@ -100,7 +100,8 @@ pub(crate) struct Slot {
 
 /// This thread's registry.
 ///
-/// The crate's one measured use of `unsafe` outside the `BufMut` impl.
+/// One of the crate's three uses of `unsafe` (the others: the `BufMut`
+/// impls and the chain's in-place copy), measured to matter.
 /// `CACHES.with(|caches| ...)` around the fast path makes a function too big
 /// for LLVM to inline `LocalKey::with` into the caller, so every get and
 /// return paid a call, a prologue and an indirect call to the thread-local
