@@ -1,11 +1,19 @@
 #!/usr/bin/env bash
-# Deep checks for tierpool: Miri over the unit, integration, model and
-# stress suites (scaled down under cfg(miri)), ThreadSanitizer over the
-# stress test, and the loom models of the depot and the budget. Installs
-# what it needs through rustup. Run as `bash .ci/deep.sh`; `bash .ci/deep.sh
-# miri`, `... tsan` or `... loom` runs one part.
+# Deep checks for tierpool: Miri, ThreadSanitizer and loom. Installs what it
+# needs through rustup.
 #
-# Cost on the 2-core machine: docs/verification.md. `.ci/run` calls it.
+#   bash .ci/deep.sh            # what .ci/run runs: miri, tsan and loom
+#   bash .ci/deep.sh miri       # Miri over every unsafe block: the unit tests
+#                               # (the BufMut impls), the chain model (the
+#                               # chain's in-place copy) and the integration
+#                               # tests of threads and traits (the thread
+#                               # registry, thread exit, both BufMut impls)
+#   bash .ci/deep.sh miri-all   # Miri over every test binary (slow: see
+#                               # docs/verification.md)
+#   bash .ci/deep.sh tsan       # ThreadSanitizer over the stress test
+#   bash .ci/deep.sh loom       # the loom models of the depot and the budget
+#
+# Cost on the 2-core machine: docs/verification.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -18,12 +26,21 @@ rustup toolchain install nightly --profile minimal >/dev/null 2>&1 || rustup too
 rustup component add miri rust-src --toolchain nightly
 cargo +nightly --version
 
+export MIRIFLAGS="-Zmiri-strict-provenance"
+# Doctests are left out: they restate the unit and integration tests, and
+# each one is a separate Miri run.
 if [[ "$what" == all || "$what" == miri ]]; then
-    step "Miri: unit, integration, zero-allocation, stress and model tests (strict provenance)"
+    step "Miri: every unsafe block (strict provenance)"
     cargo +nightly miri setup
-    # Doctests are left out: they only restate the unit and integration
-    # tests, and each one is a separate Miri run.
-    MIRIFLAGS="-Zmiri-strict-provenance" cargo +nightly miri test --lib --tests
+    cargo +nightly miri test --lib
+    cargo +nightly miri test --test chain_model
+    cargo +nightly miri test --test it -- threads:: traits::
+fi
+
+if [[ "$what" == miri-all ]]; then
+    step "Miri: every test binary (strict provenance)"
+    cargo +nightly miri setup
+    cargo +nightly miri test --lib --tests
 fi
 
 if [[ "$what" == all || "$what" == tsan ]]; then
