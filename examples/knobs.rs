@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use bytes::BufMut;
-use tierpool::BufPool;
+use tierpool::{BufPool, default_global_queue};
 
 #[global_allocator]
 static ALLOC: common::Counting<std::alloc::System> = common::Counting::new(std::alloc::System);
@@ -72,7 +72,12 @@ fn global_queue() {
     println!("\nglobal_queue: 4 threads x 200 rounds of get 256 x 4 KiB, then drop all");
     println!("  {:<22} {:>9} {:>12} {:>12} {:>10}", "4 KiB queue", "misses", "global_full", "kept at end", "ms");
     for queue in [8usize, 256, 2048] {
-        let pool = Arc::new(BufPool::builder().global_queue(&[queue, 128, 8]).build().unwrap());
+        let pool = Arc::new(
+            BufPool::builder()
+                .global_queue(&[queue, default_global_queue(64 << 10), default_global_queue(1 << 20)])
+                .build()
+                .unwrap(),
+        );
         let start = Instant::now();
         let threads: Vec<_> = (0..4)
             .map(|_| {
