@@ -70,23 +70,11 @@ fn main() {
 
     section("4. Hand-off: a producer thread fills 64 KiB buffers, a consumer drops them");
     println!("  per buffer, channel included; {HAND_OFFS} buffers a round, {ROUNDS} rounds a side, interleaved");
-    let (plain, pooled) = common::interleave(
-        "hand-off",
-        ROUNDS,
-        || hand_off(|| BytesMut::with_capacity(64 * 1024)),
-        || hand_off(|| pool.get_owned(64 * 1024)),
-    );
-    compare("ns/buffer", &plain, &pooled);
+    compare("hand-off", || hand_off(|| BytesMut::with_capacity(64 * 1024)), || hand_off(|| pool.get_owned(64 * 1024)));
 
     section("5. Many buffers out at once: 64 buffers of 64 KiB, then all dropped");
     println!("  per buffer; {HELD_ROUNDS} batches a round, {ROUNDS} rounds a side, interleaved");
-    let (plain, pooled) = common::interleave(
-        "held",
-        ROUNDS,
-        || held(|| BytesMut::with_capacity(64 * 1024)),
-        || held(|| pool.get(64 * 1024)),
-    );
-    compare("ns/buffer", &plain, &pooled);
+    compare("held", || held(|| BytesMut::with_capacity(64 * 1024)), || held(|| pool.get(64 * 1024)));
 
     section("6. Stats");
     print_stats(&pool.stats());
@@ -101,13 +89,16 @@ const ROUNDS: usize = 7;
 const HAND_OFFS: usize = 50_000;
 const HELD_ROUNDS: usize = 500;
 
-/// Prints each side's median and range, and the verdict.
-fn compare(unit: &str, plain: &[f64], pooled: &[f64]) {
-    for (name, xs) in [("BytesMut::with_capacity", plain), ("tierpool", pooled)] {
+/// Runs `plain` and `pooled` (each returning ns per buffer) in `ROUNDS`
+/// interleaved rounds, then prints each side's median and range, and the
+/// verdict.
+fn compare(label: &str, plain: impl FnMut() -> f64, pooled: impl FnMut() -> f64) {
+    let (plain, pooled) = common::interleave(label, ROUNDS, plain, pooled);
+    for (name, xs) in [("BytesMut::with_capacity", &plain), ("tierpool", &pooled)] {
         let (median, lo, hi) = common::spread(xs);
-        println!("  {name:<24} median {median:>8.1} {unit}   range {lo:.1}-{hi:.1}");
+        println!("  {name:<24} median {median:>8.1} ns/buffer   range {lo:.1}-{hi:.1}");
     }
-    println!("  => {}", common::verdict(plain, pooled));
+    println!("  => {}", common::verdict(&plain, &pooled));
 }
 
 /// A producer (this thread) makes `HAND_OFFS` buffers, writes 64 bytes into
