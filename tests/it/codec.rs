@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use bytes::Bytes;
 use futures_util::{SinkExt, StreamExt};
 use tierpool::{BufPool, Put};
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio_util::codec::{Framed, FramedParts, FramedRead, LengthDelimitedCodec, LinesCodec};
 
@@ -144,6 +144,15 @@ fn a_thousand_short_connections_run_on_a_handful_of_buffers() {
                     let mut framed = Framed::new(socket, LengthDelimitedCodec::new());
                     framed.send(Bytes::from(frame(n, 100 + n % 900))).await.unwrap();
                     framed.send(Bytes::from(frame(n + 1, 10))).await.unwrap();
+                    // Close, and wait until the server has put its buffer
+                    // back and closed too, so that at most `CONCURRENT`
+                    // connections are open at once, however the tasks are
+                    // scheduled.
+                    let mut socket = framed.into_inner(); // `send` flushed
+                    socket.shutdown().await.unwrap();
+                    let mut rest = Vec::new();
+                    socket.read_to_end(&mut rest).await.unwrap();
+                    assert!(rest.is_empty(), "the server sends nothing");
                 }
             }));
         }
