@@ -52,8 +52,8 @@ pub const MAX_THREAD_CACHE: usize = 4096;
 
 /// The most buffers a tier's global queue may hold: 65 536.
 ///
-/// `build()` preallocates the queue's slots, 32 bytes each (at most
-/// 16 tiers × 65 536 × 32 bytes = 32 MiB, plus the spare-batch queues).
+/// `build()` preallocates the queue's slots, 40 bytes each (at most
+/// 16 tiers × 65 536 × 40 bytes = 40 MiB, plus the spare-batch queues).
 pub const MAX_GLOBAL_QUEUE: usize = 1 << 16;
 
 /// The default idle interval: a pooled buffer unused for this long is
@@ -274,7 +274,7 @@ impl Builder {
     /// Sets the capacity, in buffers, of each tier's global queue, one count
     /// per tier, each in `1..=`[`MAX_GLOBAL_QUEUE`]. A return that finds the
     /// global queue full is dropped and counted as `global_full`. `build()`
-    /// preallocates 32 bytes per buffer of capacity.
+    /// preallocates 40 bytes per buffer of capacity.
     ///
     /// # Examples
     ///

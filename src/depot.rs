@@ -13,6 +13,10 @@
 //! allocate their slots up front. A push that would take the depot over its
 //! buffer limit hands the excess back, which is exactly "drop it and count
 //! it".
+//!
+//! Each batch carries its `extra`, the bytes its buffers hold above the
+//! tier's size, so neither a spill nor a refill reads a buffer's capacity:
+//! a batch of standard buffers (`extra == 0`) moves as a block of pointers.
 
 use crossbeam_queue::ArrayQueue;
 
@@ -31,10 +35,13 @@ use crate::sync::{AtomicUsize, Ordering::Relaxed};
 ///   after it is taken).
 #[derive(Debug)]
 pub(crate) struct Depot {
-    full: ArrayQueue<Vec<Pooled>>,
+    full: ArrayQueue<Batch>,
     /// Empty vectors of capacity `batch`, for the next spill.
     spare: ArrayQueue<Vec<Pooled>>,
     batch: usize,
+    /// The tier's size: every buffer's capacity is this, plus its share of
+    /// its batch's `extra`.
+    size: usize,
     /// Most buffers the depot holds (`global_queue` for the tier).
     limit: usize,
     buffers: AtomicUsize,
@@ -48,16 +55,30 @@ pub(crate) struct Depot {
     epoch_popped: AtomicUsize,
 }
 
+/// Buffers that cross as one unit, and the bytes they hold above the tier's
+/// size (the sum of `capacity() - size`).
+#[derive(Debug)]
+struct Batch {
+    bufs: Vec<Pooled>,
+    extra: usize,
+}
+
+/// The bytes a buffer of a tier of `size` holds above it.
+fn extra_of(buf: &Pooled, size: usize) -> usize {
+    buf.capacity() - size
+}
+
 impl Depot {
-    /// A depot for at most `limit` buffers (at least 1), moved in batches of
-    /// up to `batch`.
-    pub(crate) fn new(limit: usize, batch: usize) -> Self {
+    /// A depot for at most `limit` buffers (at least 1) of a tier of `size`
+    /// bytes, moved in batches of up to `batch`.
+    pub(crate) fn new(limit: usize, batch: usize, size: usize) -> Self {
         let limit = limit.max(1);
         let batch = batch.clamp(1, limit);
         Self {
             full: ArrayQueue::new(limit),
             spare: ArrayQueue::new(limit.div_ceil(batch)),
             batch,
+            size,
             limit,
             buffers: AtomicUsize::new(0),
             bytes: AtomicUsize::new(0),
@@ -66,69 +87,108 @@ impl Depot {
         }
     }
 
-    /// Pushes every buffer of `bufs`, whose capacities sum to `bytes`, in
-    /// batches of up to `batch`, in order; returns how many were dropped
-    /// because the depot was full, and their bytes.
-    pub(crate) fn push_batch(&self, bufs: impl Iterator<Item = Pooled>, bytes: usize) -> (u64, usize) {
-        self.bytes.fetch_add(bytes, Relaxed);
+    /// An empty batch vector for a spill ([`push_vec`](Self::push_vec)): a
+    /// spare, or a new one once the spares run out.
+    pub(crate) fn batch_vec(&self) -> Vec<Pooled> {
+        self.spare.pop().unwrap_or_else(|| Vec::with_capacity(self.batch))
+    }
+
+    /// Pushes one spill, `bufs`, whose buffers hold `extra` bytes above the
+    /// tier's size, as one batch; returns how many were dropped because the
+    /// depot was full, and their bytes. Reads no buffer's capacity unless
+    /// some are dropped.
+    pub(crate) fn push_vec(&self, mut bufs: Vec<Pooled>, extra: usize) -> (u64, usize) {
+        if bufs.len() > self.batch {
+            // A depot whose limit is below the thread cache's batch.
+            let dropped = self.push_batch(bufs.drain(..));
+            self.recycle(bufs);
+            return dropped;
+        }
+        let room = self.reserve(bufs.len());
+        let (mut dropped, mut dropped_bytes, mut extra) = (0, 0, extra);
+        for buf in bufs.drain(room..) {
+            extra -= extra_of(&buf, self.size);
+            dropped += 1;
+            dropped_bytes += buf.capacity();
+        }
+        self.enqueue(Batch { bufs, extra }, (dropped, dropped_bytes))
+    }
+
+    /// Pushes every buffer of `bufs` in batches of up to `batch`, in order; returns how many were dropped
+    /// because the depot was full, and their bytes. The general push, for
+    /// the cold paths (thread exit, a thread without a cache, `prefill`): it
+    /// reads every buffer's capacity.
+    pub(crate) fn push_batch(&self, bufs: impl Iterator<Item = Pooled>) -> (u64, usize) {
         let (mut dropped, mut dropped_bytes) = (0, 0);
         let mut bufs = bufs.peekable();
         while bufs.peek().is_some() {
-            let mut batch = self.spare.pop().unwrap_or_else(|| Vec::with_capacity(self.batch));
+            let mut batch = self.batch_vec();
             batch.extend(bufs.by_ref().take(self.batch));
             let room = self.reserve(batch.len());
             for buf in batch.drain(room..) {
                 dropped += 1;
                 dropped_bytes += buf.capacity();
             }
-            if batch.is_empty() {
-                self.recycle(batch);
-            } else if let Err(mut batch) = self.full.push(batch) {
-                // Unreachable while `buffers <= limit` = the queue's capacity,
-                // but handled: the buffers are dropped and counted.
-                self.buffers.fetch_sub(batch.len(), Relaxed);
-                for buf in batch.drain(..) {
-                    dropped += 1;
-                    dropped_bytes += buf.capacity();
-                }
-                self.recycle(batch);
-            }
+            let extra = batch.iter().map(|b| extra_of(b, self.size)).sum();
+            let (d, b) = self.enqueue(Batch { bufs: batch, extra }, (0, 0));
+            dropped += d;
+            dropped_bytes += b;
         }
-        if dropped_bytes > 0 {
-            self.bytes.fetch_sub(dropped_bytes, Relaxed);
+        (dropped, dropped_bytes)
+    }
+
+    /// Makes a batch whose buffers `reserve` already counted visible (an
+    /// empty one is recycled); returns `dropped` plus what could not go in.
+    fn enqueue(&self, batch: Batch, dropped: (u64, usize)) -> (u64, usize) {
+        let (mut dropped, mut dropped_bytes) = dropped;
+        if batch.bufs.is_empty() {
+            self.recycle(batch.bufs);
+            return (dropped, dropped_bytes);
+        }
+        self.bytes.fetch_add(batch.bufs.len() * self.size + batch.extra, Relaxed);
+        if let Err(Batch { bufs: mut batch, extra }) = self.full.push(batch) {
+            // Unreachable while `buffers <= limit` = the queue's capacity,
+            // but handled: the buffers are dropped and counted.
+            let (n, bytes) = (batch.len(), batch.len() * self.size + extra);
+            self.buffers.fetch_sub(n, Relaxed);
+            self.bytes.fetch_sub(bytes, Relaxed);
+            batch.clear();
+            self.recycle(batch);
+            dropped += n as u64;
+            dropped_bytes += bytes;
         }
         (dropped, dropped_bytes)
     }
 
     /// Pushes one buffer; returns `false` (and drops it) if the depot is full.
     pub(crate) fn push(&self, buf: Pooled) -> bool {
-        let bytes = buf.capacity();
-        self.push_batch(core::iter::once(buf), bytes).0 == 0
+        self.push_batch(core::iter::once(buf)).0 == 0
     }
 
     /// Pops one buffer. A batch that holds more goes back to the tail.
     pub(crate) fn pop(&self) -> Option<Pooled> {
         let mut batch = self.full.pop()?;
-        let buf = batch.pop().expect("batches in the depot are never empty");
+        let buf = batch.bufs.pop().expect("batches in the depot are never empty");
+        batch.extra -= extra_of(&buf, self.size);
         self.taken(1, buf.capacity());
-        if !batch.is_empty() {
+        if !batch.bufs.is_empty() {
             // Still counted in `buffers`, so the queue has room for it.
             if let Err(rest) = self.full.push(batch) {
                 self.discard(rest);
             }
         } else {
-            self.recycle(batch);
+            self.recycle(batch.bufs);
         }
         Some(buf)
     }
 
-    /// Takes one batch (up to `batch` buffers) and hands its buffers to
-    /// `take`; `None` if the depot is empty.
-    pub(crate) fn pop_batch<R>(&self, take: impl FnOnce(std::vec::Drain<'_, Pooled>) -> R) -> Option<R> {
-        let mut batch = self.full.pop()?;
-        let bytes = batch.iter().map(|b| b.capacity()).sum();
-        self.taken(batch.len(), bytes);
-        let r = take(batch.drain(..));
+    /// Takes one batch (up to `batch` buffers) and hands its buffers, with
+    /// the bytes they hold above the tier's size, to `take`; `None` if the
+    /// depot is empty.
+    pub(crate) fn pop_batch<R>(&self, take: impl FnOnce(std::vec::Drain<'_, Pooled>, usize) -> R) -> Option<R> {
+        let Batch { bufs: mut batch, extra } = self.full.pop()?;
+        self.taken(batch.len(), batch.len() * self.size + extra);
+        let r = take(batch.drain(..), extra);
         batch.clear(); // whatever `take` left is dropped
         self.recycle(batch);
         Some(r)
@@ -158,13 +218,14 @@ impl Depot {
         let (mut n, mut bytes) = (0, 0);
         while n < max {
             let Some(mut batch) = self.full.pop() else { break };
-            let k = batch.len().min(max - n);
-            let dropped: usize = batch.drain(..k).map(|b| b.capacity()).sum();
+            let k = batch.bufs.len().min(max - n);
+            let dropped: usize = batch.bufs.drain(..k).map(|b| b.capacity()).sum();
+            batch.extra -= dropped - k * self.size;
             self.taken(k, dropped);
             n += k;
             bytes += dropped;
-            if batch.is_empty() {
-                self.recycle(batch);
+            if batch.bufs.is_empty() {
+                self.recycle(batch.bufs);
             } else if let Err(rest) = self.full.push(batch) {
                 let (k, dropped) = self.discard(rest);
                 n += k;
@@ -200,9 +261,11 @@ impl Depot {
     /// Drops a batch that could not go back (a race with pushes filled the
     /// queue's slots); returns how many buffers, and their bytes.
     #[cold]
-    fn discard(&self, mut batch: Vec<Pooled>) -> (usize, usize) {
+    fn discard(&self, batch: Batch) -> (usize, usize) {
+        let Batch { bufs: mut batch, extra } = batch;
         let n = batch.len();
-        let bytes = batch.drain(..).map(|b| b.capacity()).sum();
+        let bytes = n * self.size + extra;
+        batch.clear();
         self.taken(n, bytes);
         self.recycle(batch);
         (n, bytes)
@@ -228,15 +291,15 @@ mod tests {
 
     #[test]
     fn batches_keep_order_count_and_limit() {
-        let depot = Depot::new(5, 2);
-        let (dropped, bytes) = depot.push_batch((0..3).map(|_| new_pooled(16)), 48);
+        let depot = Depot::new(5, 2, 16);
+        let (dropped, bytes) = depot.push_batch((0..3).map(|_| new_pooled(16)));
         assert_eq!((dropped, bytes), (0, 0));
         assert_eq!(depot.level(), (3, 48));
         // Only 2 more fit under the limit of 5.
-        let (dropped, bytes) = depot.push_batch((0..3).map(|_| new_pooled(32)), 96);
+        let (dropped, bytes) = depot.push_batch((0..3).map(|_| new_pooled(32)));
         assert_eq!((dropped, bytes), (1, 32));
         assert_eq!(depot.level(), (5, 112));
-        let into: Vec<Pooled> = depot.pop_batch(|b| b.collect()).unwrap();
+        let into: Vec<Pooled> = depot.pop_batch(|b, _| b.collect()).unwrap();
         assert_eq!(into.len(), 2, "one batch of the first push");
         assert_eq!(depot.level(), (3, 80));
         assert!(depot.pop().is_some());
@@ -248,20 +311,48 @@ mod tests {
 
     #[test]
     fn drop_head_splits_a_batch_and_keeps_the_rest() {
-        let depot = Depot::new(8, 4);
-        depot.push_batch((0..4).map(|_| new_pooled(10)), 40);
+        let depot = Depot::new(8, 4, 10);
+        depot.push_batch((0..4).map(|_| new_pooled(10)));
         assert_eq!(depot.drop_head(3), (3, 30));
         assert_eq!(depot.level(), (1, 10));
         assert_eq!(depot.drain(), (1, 10));
     }
 
     #[test]
+    fn a_spill_carries_its_extra_bytes_so_no_capacity_is_read_on_the_way() {
+        let depot = Depot::new(3, 2, 16);
+        let spill = |bufs: &[usize], extra| {
+            let mut batch = depot.batch_vec();
+            batch.extend(bufs.iter().map(|&c| new_pooled(c)));
+            depot.push_vec(batch, extra)
+        };
+        assert_eq!(spill(&[16, 24], 8), (0, 0));
+        // One over the limit of 3: the last is dropped, and its 4 extra bytes
+        // leave the batch's extra with it.
+        assert_eq!(spill(&[16, 20], 4), (1, 20));
+        assert_eq!(depot.level(), (3, 56));
+        assert_eq!(depot.pop_batch(|b, extra| (b.count(), extra)), Some((2, 8)));
+        assert_eq!(depot.pop_batch(|b, extra| (b.count(), extra)), Some((1, 0)));
+        assert_eq!(depot.level(), (0, 0));
+        // Longer than a batch (a depot limit below the cache's batch): split.
+        assert_eq!(spill(&[16, 30, 16], 14), (0, 0));
+        assert_eq!(depot.level(), (3, 62));
+        assert_eq!(depot.pop().map(|b| b.capacity()), Some(30));
+        assert_eq!(depot.level(), (2, 32));
+        assert_eq!(
+            depot.pop_batch(|b, extra| (b.count(), extra)),
+            Some((1, 0)),
+            "the popped buffer took its extra along"
+        );
+    }
+
+    #[test]
     fn spills_reuse_batch_vectors() {
-        let depot = Depot::new(4, 2);
-        depot.push_batch((0..2).map(|_| new_pooled(8)), 16);
-        let into: Vec<Pooled> = depot.pop_batch(|b| b.collect()).unwrap();
+        let depot = Depot::new(4, 2, 8);
+        depot.push_batch((0..2).map(|_| new_pooled(8)));
+        let into: Vec<Pooled> = depot.pop_batch(|b, _| b.collect()).unwrap();
         assert_eq!(depot.spare.len(), 1, "the emptied batch vector is kept");
-        depot.push_batch(into.into_iter(), 16);
+        depot.push_batch(into.into_iter());
         assert_eq!(depot.spare.len(), 0, "and taken by the next spill");
     }
 }

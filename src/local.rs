@@ -355,9 +355,11 @@ impl Slot {
         let buf = if mag.cap() == 0 {
             depot.pop()?
         } else {
-            let (first, moved) = depot.pop_batch(|mut bufs| {
+            let size = mag.size();
+            let (first, moved) = depot.pop_batch(|mut bufs, extra| {
                 let first = bufs.next();
-                (first, mag.refill(bufs))
+                let rest = extra - first.as_ref().map_or(0, |b| b.capacity() - size);
+                (first, mag.refill(bufs, rest))
             })?;
             mag.cells.bump(Event::Refilled, moved.buffers as u64);
             mag.cells.bump(Event::ExtraIn, moved.extra as u64);
@@ -423,7 +425,7 @@ impl Slot {
         }
         for (tier, mag) in self.mags.iter_mut().enumerate() {
             let (moved, bufs) = mag.drain_all();
-            let (dropped, bytes) = engine.depot(tier).push_batch(bufs, moved.bytes);
+            let (dropped, bytes) = engine.depot(tier).push_batch(bufs);
             let origin = Origin::tier(tier);
             engine.count_shared(origin, Event::Exited, moved.buffers as u64);
             engine.count_shared(origin, Event::ExitedExtra, moved.extra as u64);
@@ -509,9 +511,10 @@ impl Via<'_> {
         let mut dropped = Dropped { buffers: 0, bytes: 0, stored: true };
         if slot.mags[tier].is_full() {
             slot.transfer_tick(engine);
-            let mag = &mut slot.mags[tier];
-            let (moved, bufs) = mag.spill();
-            let (buffers, bytes) = engine.depot(tier).push_batch(bufs, moved.bytes);
+            let (mag, depot) = (&mut slot.mags[tier], engine.depot(tier));
+            let mut batch = depot.batch_vec();
+            let moved = mag.spill_into(&mut batch);
+            let (buffers, bytes) = depot.push_vec(batch, moved.extra);
             mag.cells.bump(Event::Spilled, moved.buffers as u64);
             mag.cells.bump(Event::ExtraOut, moved.extra as u64);
             dropped = Dropped { buffers, bytes, stored: true };

@@ -24,12 +24,12 @@ fn bufs(n: usize, capacity: usize) -> Vec<Pooled> {
 #[test]
 fn loom_depot_spills_race_with_the_limit() {
     loom::model(|| {
-        let depot = Arc::new(Depot::new(3, 2));
+        let depot = Arc::new(Depot::new(3, 2, 8));
         let other = {
             let depot = Arc::clone(&depot);
-            thread::spawn(move || depot.push_batch(bufs(2, 8).into_iter(), 16).0)
+            thread::spawn(move || depot.push_batch(bufs(2, 8).into_iter()).0)
         };
-        let here = depot.push_batch(bufs(2, 8).into_iter(), 16).0;
+        let here = depot.push_batch(bufs(2, 8).into_iter()).0;
         assert!(depot.level().0 <= 3, "the limit holds at every step");
         let dropped = here + other.join().unwrap();
         let (kept, bytes) = depot.level();
@@ -43,13 +43,13 @@ fn loom_depot_spills_race_with_the_limit() {
 #[test]
 fn loom_depot_spill_races_with_a_refill() {
     loom::model(|| {
-        let depot = Arc::new(Depot::new(4, 2));
-        depot.push_batch(bufs(2, 8).into_iter(), 16);
+        let depot = Arc::new(Depot::new(4, 2, 8));
+        depot.push_batch(bufs(2, 8).into_iter());
         let taker = {
             let depot = Arc::clone(&depot);
-            thread::spawn(move || depot.pop_batch(|b| b.count()).unwrap_or(0))
+            thread::spawn(move || depot.pop_batch(|b, _| b.count()).unwrap_or(0))
         };
-        let dropped = depot.push_batch(bufs(2, 8).into_iter(), 16).0;
+        let dropped = depot.push_batch(bufs(2, 8).into_iter()).0;
         let taken = taker.join().unwrap();
         let (kept, bytes) = depot.level();
         assert_eq!(dropped, 0, "4 fit");

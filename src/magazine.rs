@@ -142,17 +142,28 @@ impl Magazine {
         extra
     }
 
-    /// Takes the colder half out for the global level: the bottom of the
-    /// standard stack first, then of the odd one. The hot half stays.
-    pub(crate) fn spill(&mut self) -> (Moved, impl Iterator<Item = Pooled> + '_) {
+    /// Moves the colder half into `batch` for the global level: the bottom
+    /// of the standard stack first, then of the odd one. The hot half stays.
+    /// The pointers move as blocks; no buffer is read.
+    pub(crate) fn spill_into(&mut self, batch: &mut Vec<Pooled>) -> Moved {
         let n = self.batch.min(self.standard.len());
         let k = (self.batch - n).min(self.odd.len());
-        self.take_bottom(n, k)
+        let moved = self.account_bottom(n, k);
+        batch.extend(self.standard.drain(..n));
+        batch.extend(self.odd.drain(..k));
+        moved
     }
 
-    /// Takes in one batch from the global level, which must fit; returns what
-    /// came in.
-    pub(crate) fn refill(&mut self, batch: impl Iterator<Item = Pooled>) -> Moved {
+    /// Takes in one batch from the global level, which must fit, whose
+    /// buffers hold `extra` bytes above the tier's size; returns what came
+    /// in. A batch of standard buffers (`extra == 0`) moves as a block.
+    pub(crate) fn refill(&mut self, batch: std::vec::Drain<'_, Pooled>, extra: usize) -> Moved {
+        debug_assert!(self.standard.len() + self.odd.len() + batch.len() <= self.cap);
+        if extra == 0 {
+            let buffers = batch.len();
+            self.standard.extend(batch);
+            return Moved { buffers, bytes: buffers * self.size, extra: 0 };
+        }
         let mut moved = Moved::default();
         for buf in batch {
             moved.buffers += 1;
@@ -181,13 +192,19 @@ impl Magazine {
     /// Takes out the bottom `n` standard and `k` odd buffers. The bottom is
     /// where the idle ones are, so the low-water marks drop by as many.
     fn take_bottom(&mut self, n: usize, k: usize) -> (Moved, impl Iterator<Item = Pooled> + '_) {
+        let moved = self.account_bottom(n, k);
+        (moved, self.standard.drain(..n).chain(self.odd.drain(..k)))
+    }
+
+    /// The bookkeeping of taking out the bottom `n` standard and `k` odd
+    /// buffers, which the caller then drains; returns what they weigh.
+    fn account_bottom(&mut self, n: usize, k: usize) -> Moved {
         let extra: usize = self.odd[..k].iter().map(|b| b.capacity() - self.size).sum();
         self.extra -= extra;
         self.standard_room += k;
         self.low_standard = self.low_standard.saturating_sub(n);
         self.low_odd = self.low_odd.saturating_sub(k);
-        let moved = Moved { buffers: n + k, bytes: (n + k) * self.size + extra, extra };
-        (moved, self.standard.drain(..n).chain(self.odd.drain(..k)))
+        Moved { buffers: n + k, bytes: (n + k) * self.size + extra, extra }
     }
 
     /// Buffers held.
@@ -246,8 +263,9 @@ mod tests {
         for b in bufs {
             m.push_standard(b).unwrap();
         }
-        let (moved, out) = m.spill();
-        let out: Vec<_> = out.map(|b| b.as_ptr()).collect();
+        let mut out = Vec::new();
+        let moved = m.spill_into(&mut out);
+        let out: Vec<_> = out.iter().map(|b| b.as_ptr()).collect();
         assert_eq!(moved, Moved { buffers: 2, bytes: 200, extra: 0 });
         assert_eq!(out, ptrs[..2], "the two pushed first");
         assert_eq!(m.pop_standard().unwrap().as_ptr(), ptrs[3]);
@@ -259,16 +277,21 @@ mod tests {
         m.push(buf(100));
         m.push(buf(130));
         m.push(buf(120));
-        assert_eq!(m.spill().0, Moved { buffers: 2, bytes: 230, extra: 30 });
+        let mut out = Vec::new();
+        assert_eq!(m.spill_into(&mut out), Moved { buffers: 2, bytes: 230, extra: 30 });
+        assert_eq!(out.iter().map(|b| b.capacity()).collect::<Vec<_>>(), [100, 130], "standard first");
         assert_eq!((m.len(), m.extra), (1, 20));
     }
 
     #[test]
     fn refill_sorts_buffers_by_size() {
         let mut m = magazine(4);
-        let moved = m.refill([buf(100), buf(140), buf(100)].into_iter());
+        let moved = m.refill(vec![buf(100), buf(140), buf(100)].drain(..), 40);
         assert_eq!(moved, Moved { buffers: 3, bytes: 340, extra: 40 });
         assert_eq!((m.standard.len(), m.odd.len(), m.extra), (2, 1, 40));
+        let moved = m.refill(vec![buf(100)].drain(..), 0);
+        assert_eq!(moved, Moved { buffers: 1, bytes: 100, extra: 0 });
+        assert_eq!((m.standard.len(), m.odd.len(), m.extra), (3, 1, 40));
     }
 
     #[test]

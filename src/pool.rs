@@ -48,10 +48,10 @@ impl Builder {
     /// Validates the settings and builds the pool.
     ///
     /// Building never aborts the process: every setting has a maximum, so
-    /// what is preallocated is bounded. At the defaults that is about 200 KiB
-    /// for the global queues' slots (4096 + 2048 + 128 slots of 32 bytes, plus
+    /// what is preallocated is bounded. At the defaults that is about 260 KiB
+    /// for the global queues' slots (4096 + 2048 + 128 slots of 40 bytes, plus
     /// the spare-batch queues); at the maxima, at most 16 tiers ×
-    /// [`MAX_GLOBAL_QUEUE`](crate::MAX_GLOBAL_QUEUE) × 32 bytes = 32 MiB. Each thread that uses the
+    /// [`MAX_GLOBAL_QUEUE`](crate::MAX_GLOBAL_QUEUE) × 40 bytes = 40 MiB. Each thread that uses the
     /// pool then allocates its cache's pointer slots (`thread_cache` × 8 bytes
     /// per tier) on its first get or return.
     ///

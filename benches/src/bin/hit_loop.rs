@@ -12,7 +12,8 @@
 //! - `lockfree_object_pool`, `opool`: the fastest peers;
 //! - `bytesmut`: `BytesMut::with_capacity` under the system allocator.
 //!
-//! `tierpool_held64` gets 64 buffers, then drops them all, per iteration.
+//! `tierpool_held64` gets 64 buffers, then drops them all, per iteration;
+//! `bare_held64` and `lockfree_object_pool_held64` do the same.
 //! `tierpool_tracked` and `tierpool_chaos` are `tierpool_bufmut` on a pool
 //! with `track_callers(true)` or `chaos(1)`: what the test modes cost.
 
@@ -98,6 +99,41 @@ fn main() {
             for _ in 0..iters {
                 for _ in 0..64 {
                     let mut buf = pool.get(black_box(size));
+                    opaque(&mut buf);
+                    out.push(buf);
+                }
+                out.clear();
+            }
+        }
+        "tierpool_held64_tc64" => {
+            let pool = tierpool::BufPool::builder().thread_cache(&[64, 64, 2]).build().expect("valid settings");
+            let mut out = Vec::with_capacity(64);
+            for _ in 0..iters {
+                for _ in 0..64 {
+                    let mut buf = pool.get(black_box(size));
+                    opaque(&mut buf);
+                    out.push(buf);
+                }
+                out.clear();
+            }
+        }
+        "bare_held64" => {
+            let mut out = Vec::with_capacity(64);
+            for _ in 0..iters {
+                for _ in 0..64 {
+                    let mut buf = Bare::get(black_box(size));
+                    opaque(&mut buf);
+                    out.push(buf);
+                }
+                out.clear();
+            }
+        }
+        "lockfree_object_pool_held64" => {
+            let lp = peers::linear_pool(size);
+            let mut out = Vec::with_capacity(64);
+            for _ in 0..iters {
+                for _ in 0..64 {
+                    let mut buf = lp.pull();
                     opaque(&mut buf);
                     out.push(buf);
                 }
