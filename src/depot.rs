@@ -30,7 +30,7 @@ use crate::sync::{AtomicUsize, Ordering::Relaxed};
 ///   (`buffer.rs`) for this tier;
 /// - every batch in `full` holds between 1 and `batch` buffers, oldest batch
 ///   at the head;
-/// - `buffers <= limit`, and `buffers` and `bytes` never under-count what
+/// - `buffers <= limit`, and `buffers` and `extra` never under-count what
 ///   `full` holds (they are raised before a batch becomes visible and lowered
 ///   after it is taken).
 #[derive(Debug)]
@@ -45,8 +45,10 @@ pub(crate) struct Depot {
     /// Most buffers the depot holds (`global_queue` for the tier).
     limit: usize,
     buffers: AtomicUsize,
-    /// Real capacity of the buffers in `full`.
-    bytes: AtomicUsize,
+    /// Bytes the buffers in `full` hold above the tier's size: their real
+    /// capacity is `buffers × size + extra`, so a batch of standard buffers
+    /// crosses without touching this word.
+    extra: AtomicUsize,
     /// Buffers held at the start of the current decay epoch.
     epoch_len: AtomicUsize,
     /// Buffers taken since the start of the current decay epoch. Batches
@@ -81,7 +83,7 @@ impl Depot {
             size,
             limit,
             buffers: AtomicUsize::new(0),
-            bytes: AtomicUsize::new(0),
+            extra: AtomicUsize::new(0),
             epoch_len: AtomicUsize::new(0),
             epoch_popped: AtomicUsize::new(0),
         }
@@ -145,13 +147,15 @@ impl Depot {
             self.recycle(batch.bufs);
             return (dropped, dropped_bytes);
         }
-        self.bytes.fetch_add(batch.bufs.len() * self.size + batch.extra, Relaxed);
+        if batch.extra > 0 {
+            self.extra.fetch_add(batch.extra, Relaxed);
+        }
         if let Err(Batch { bufs: mut batch, extra }) = self.full.push(batch) {
             // Unreachable while `buffers <= limit` = the queue's capacity,
             // but handled: the buffers are dropped and counted.
             let (n, bytes) = (batch.len(), batch.len() * self.size + extra);
             self.buffers.fetch_sub(n, Relaxed);
-            self.bytes.fetch_sub(bytes, Relaxed);
+            self.extra.fetch_sub(extra, Relaxed);
             batch.clear();
             self.recycle(batch);
             dropped += n as u64;
@@ -169,8 +173,9 @@ impl Depot {
     pub(crate) fn pop(&self) -> Option<Pooled> {
         let mut batch = self.full.pop()?;
         let buf = batch.bufs.pop().expect("batches in the depot are never empty");
-        batch.extra -= extra_of(&buf, self.size);
-        self.taken(1, buf.capacity());
+        let extra = extra_of(&buf, self.size);
+        batch.extra -= extra;
+        self.taken(1, extra);
         if !batch.bufs.is_empty() {
             // Still counted in `buffers`, so the queue has room for it.
             if let Err(rest) = self.full.push(batch) {
@@ -187,7 +192,7 @@ impl Depot {
     /// depot is empty.
     pub(crate) fn pop_batch<R>(&self, take: impl FnOnce(std::vec::Drain<'_, Pooled>, usize) -> R) -> Option<R> {
         let Batch { bufs: mut batch, extra } = self.full.pop()?;
-        self.taken(batch.len(), batch.len() * self.size + extra);
+        self.taken(batch.len(), extra);
         let r = take(batch.drain(..), extra);
         batch.clear(); // whatever `take` left is dropped
         self.recycle(batch);
@@ -220,8 +225,9 @@ impl Depot {
             let Some(mut batch) = self.full.pop() else { break };
             let k = batch.bufs.len().min(max - n);
             let dropped: usize = batch.bufs.drain(..k).map(|b| b.capacity()).sum();
-            batch.extra -= dropped - k * self.size;
-            self.taken(k, dropped);
+            let extra = dropped - k * self.size;
+            batch.extra -= extra;
+            self.taken(k, extra);
             n += k;
             bytes += dropped;
             if batch.bufs.is_empty() {
@@ -237,7 +243,8 @@ impl Depot {
 
     /// Buffers held and their bytes, for stats.
     pub(crate) fn level(&self) -> (usize, usize) {
-        (self.buffers.load(Relaxed), self.bytes.load(Relaxed))
+        let buffers = self.buffers.load(Relaxed);
+        (buffers, buffers * self.size + self.extra.load(Relaxed))
     }
 
     /// Reserves room for up to `n` more buffers under the limit; returns how
@@ -251,10 +258,13 @@ impl Depot {
         room
     }
 
-    /// Accounts for `n` buffers of `bytes` leaving the depot.
-    fn taken(&self, n: usize, bytes: usize) {
+    /// Accounts for `n` buffers leaving the depot that held `extra` bytes
+    /// above the tier's size.
+    fn taken(&self, n: usize, extra: usize) {
         self.buffers.fetch_sub(n, Relaxed);
-        self.bytes.fetch_sub(bytes, Relaxed);
+        if extra > 0 {
+            self.extra.fetch_sub(extra, Relaxed);
+        }
         self.epoch_popped.fetch_add(n, Relaxed);
     }
 
@@ -266,7 +276,7 @@ impl Depot {
         let n = batch.len();
         let bytes = n * self.size + extra;
         batch.clear();
-        self.taken(n, bytes);
+        self.taken(n, extra);
         self.recycle(batch);
         (n, bytes)
     }

@@ -66,21 +66,23 @@ fn give_back_checked(engine: &Engine, origin: Origin, buf: Pooled) {
 fn check_and_admit(engine: &Engine, from: usize, mut buf: Pooled) {
     let config = engine.config();
     // Most checked returns come back in the tier they left, standard.
-    let tier = normalise(&mut buf).and_then(|capacity| match capacity == config.sizes[from] {
-        true => Ok(from),
-        false => tier_of(config, capacity),
-    });
-    match tier {
-        Ok(tier) => {
-            scrub(config, &mut buf);
-            let standard = buf.capacity() == config.sizes[tier];
-            admit(engine, Entry::Return { from }, tier, buf, standard);
-        }
-        Err(reason) => {
-            drop(buf);
-            local::count(engine, Origin::tier(from), reason);
-        }
-    }
+    let (tier, standard) = match normalise(&mut buf) {
+        Ok(capacity) if capacity == config.sizes[from] => (from, true),
+        Ok(capacity) => match tier_of(config, capacity) {
+            Ok(tier) => (tier, capacity == config.sizes[tier]),
+            Err(reason) => return discard(engine, from, buf, reason),
+        },
+        Err(reason) => return discard(engine, from, buf, reason),
+    };
+    scrub(config, &mut buf);
+    admit(engine, Entry::Return { from }, tier, buf, standard);
+}
+
+/// Drops a returned buffer that cannot be pooled, and counts why.
+#[cold]
+fn discard(engine: &Engine, from: usize, buf: Pooled, reason: Event) {
+    drop(buf);
+    local::count(engine, Origin::tier(from), reason);
 }
 
 /// The returns of oversize guards, and of guards of a pool in a test mode.

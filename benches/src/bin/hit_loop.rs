@@ -13,7 +13,8 @@
 //! - `bytesmut`: `BytesMut::with_capacity` under the system allocator.
 //!
 //! `tierpool_held64` gets 64 buffers, then drops them all, per iteration;
-//! `bare_held64` and `lockfree_object_pool_held64` do the same.
+//! `bare_held64` and `lockfree_object_pool_held64` do the same, and
+//! `tierpool_held64_tc64` on a pool whose 64 KiB thread cache holds 64.
 //! `tierpool_tracked` and `tierpool_chaos` are `tierpool_bufmut` on a pool
 //! with `track_callers(true)` or `chaos(1)`: what the test modes cost.
 
