@@ -41,7 +41,7 @@ fn time(n: u64, mut f: impl FnMut(u64)) -> (f64, f64) {
 fn thread_cache() {
     println!("thread_cache: get + 64 B write + drop, one thread, 2M ops");
     println!("  {:<28} {:>8} {:>10}", "", "ns/op", "allocs/op");
-    for (name, counts) in [("default (64, 32, 2)", None), ("0 (global queue only)", Some([0, 0, 0]))] {
+    for (name, counts) in [("default (64, 64, 8)", None), ("0 (global queue only)", Some([0, 0, 0]))] {
         let mut b = BufPool::builder();
         if let Some(c) = counts {
             b = b.thread_cache(&c);

@@ -92,8 +92,8 @@
 //! # Threads
 //!
 //! Each thread keeps, per pool and per tier, a small stack of buffers (a
-//! *magazine*). Caches are sized by bytes: 64 × 4 KiB, 32 × 64 KiB and
-//! 2 × 1 MiB by default. A get or return that hits the cache uses no lock, no
+//! *magazine*). Caches are sized by bytes: 64 × 4 KiB, 64 × 64 KiB and
+//! 8 × 1 MiB by default. A get or return that hits the cache uses no lock, no
 //! shared atomic and no reference count. Only batches of half a magazine
 //! move to and from the bounded global depot of the tier, each batch as one
 //! unit (one compare-and-swap), as in Bonwick's magazine depot.
@@ -114,7 +114,7 @@
 //! - **Bounded by construction.** Tier `i` holds at most
 //!   `global_queue[i] + threads × thread_cache[i]` buffers, each of at most
 //!   `ceiling[i]` bytes. The defaults are generous bounds, sized for bursts
-//!   (128 MiB per tier at the global level, 2 MiB per tier per thread): a
+//!   (128 MiB per tier at the global level, up to 8 MiB per tier per thread): a
 //!   pool holds only what it was given back, and idle decay releases it.
 //!   For a hard cap, set a byte budget.
 //! - **A hard byte budget.** [`Builder::max_retained_bytes`] caps the bytes

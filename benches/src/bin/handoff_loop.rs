@@ -1,0 +1,164 @@
+//! The producer → consumer hand-off, without the kernel: a producer thread
+//! gets a buffer, writes 64 B through an opaque call, and pushes it into a
+//! bounded spin queue; a consumer thread pops and drops it. The criterion
+//! `handoff` group sends over `sync_channel`, whose futex wake-ups cost
+//! about a microsecond on this machine and swamp what the pools cost; here
+//! neither thread sleeps, so what is left is the pool's own cost plus the
+//! queue's.
+//!
+//! Usage: `handoff_loop [rounds] [items]` (default 7 rounds of 100 000
+//! items at each size). Every competitor runs once per round, in an order
+//! that alternates, and the median and range of the rounds are printed, in
+//! ns per item. Needs two free cores to mean anything.
+
+use std::hint::{black_box, spin_loop};
+use std::thread;
+use std::time::Instant;
+
+use bytes::BytesMut;
+use crossbeam_queue::ArrayQueue;
+use tierpool::BufPool;
+use tierpool_benches::{TIERS, opaque, peers};
+
+/// In flight between the threads at most: a pipeline deeper than one
+/// thread cache of 1 MiB buffers.
+const DEPTH: usize = 64;
+
+/// Runs `items` hand-offs; returns ns per item.
+fn run<T: Send>(items: u64, produce: &(dyn Fn() -> T + Sync)) -> f64 {
+    let queue = ArrayQueue::<T>::new(DEPTH);
+    thread::scope(|s| {
+        let consumer = s.spawn(|| {
+            let mut got = 0;
+            while got < items {
+                match queue.pop() {
+                    Some(item) => {
+                        drop(item);
+                        got += 1;
+                    }
+                    None => spin_loop(),
+                }
+            }
+        });
+        let start = Instant::now();
+        for _ in 0..items {
+            let mut item = produce();
+            while let Err(back) = queue.push(item) {
+                item = back;
+                spin_loop();
+            }
+        }
+        consumer.join().expect("consumer panicked");
+        start.elapsed().as_nanos() as f64 / items as f64
+    })
+}
+
+fn main() {
+    let args: Vec<u64> = std::env::args().skip(1).map(|a| a.parse().expect("a number")).collect();
+    let rounds = args.first().copied().unwrap_or(7) as usize;
+    let items = args.get(1).copied().unwrap_or(100_000);
+    println!("{rounds} interleaved rounds of {items} hand-offs, queue depth {DEPTH}; ns per item, median (range)");
+    for (param, size) in TIERS {
+        let pool = BufPool::new();
+        // The previous default: 2 MiB of thread cache per tier (64, 32, 2).
+        let pool_c2 = BufPool::builder().thread_cache(&[64, 32, 2]).build().expect("valid settings");
+        let pool_arc = std::sync::Arc::new(BufPool::new());
+        let lp = peers::linear_pool(size);
+        let zp = zeropool::ZeroPool::new();
+        type Produce<'a> = Box<dyn Fn() -> f64 + Sync + 'a>;
+        let competitors: Vec<(&str, Produce<'_>)> = vec![
+            ("queue_only", Box::new(|| run(items, &|| black_box([0_usize; 4])))),
+            (
+                "tierpool",
+                Box::new(|| {
+                    run(items, &|| {
+                        let mut buf = pool.get(black_box(size));
+                        opaque(&mut buf);
+                        buf
+                    })
+                }),
+            ),
+            (
+                "tierpool_owned",
+                Box::new(|| {
+                    run(items, &|| {
+                        let mut buf = pool_arc.get_owned(black_box(size));
+                        opaque(&mut buf);
+                        buf
+                    })
+                }),
+            ),
+            (
+                "tierpool_cache_64_32_2",
+                Box::new(|| {
+                    run(items, &|| {
+                        let mut buf = pool_c2.get(black_box(size));
+                        opaque(&mut buf);
+                        buf
+                    })
+                }),
+            ),
+            (
+                "lockfree_object_pool",
+                Box::new(|| {
+                    run(items, &|| {
+                        let mut buf = lp.pull();
+                        opaque(&mut buf);
+                        buf
+                    })
+                }),
+            ),
+            (
+                "zeropool_uninit",
+                Box::new(|| {
+                    run(items, &|| {
+                        let mut buf = zp.alloc_uninit(black_box(size));
+                        peers::uninit::<tierpool_benches::Opaque>(buf.as_uninit_mut());
+                        buf
+                    })
+                }),
+            ),
+            (
+                "bytesmut_glibc",
+                Box::new(|| {
+                    run(items, &|| {
+                        let mut buf = BytesMut::with_capacity(black_box(size));
+                        opaque(&mut buf);
+                        buf
+                    })
+                }),
+            ),
+        ];
+        for (_, c) in &competitors {
+            c(); // warm: caches filled, threads' first registration done
+        }
+        let mut times = vec![Vec::new(); competitors.len()];
+        for round in 0..rounds {
+            let order: Vec<usize> = match round % 2 {
+                0 => (0..competitors.len()).collect(),
+                _ => (0..competitors.len()).rev().collect(),
+            };
+            for i in order {
+                times[i].push(competitors[i].1());
+            }
+        }
+        println!("{param}:");
+        for ((name, _), t) in competitors.iter().zip(&mut times) {
+            t.sort_by(f64::total_cmp);
+            println!("  {name:<22} {:>8.1}  ({:.1}-{:.1})", t[t.len() / 2], t[0], t[t.len() - 1]);
+        }
+        drop(competitors);
+        for (name, pool) in [("tierpool", &pool), ("tierpool_owned", &*pool_arc), ("tierpool_cache_64_32_2", &pool_c2)]
+        {
+            let t = &pool.stats().tiers[TIERS.iter().position(|&(p, _)| p == param).expect("a tier")];
+            let (n, gets) = (t.gets as f64, t.gets);
+            println!(
+                "  {name}: {gets} gets, from this thread's cache {:.3}, from the global queue {:.3}, misses {:.4}; global_full {}",
+                t.cache_hits as f64 / n,
+                t.global_hits as f64 / n,
+                t.misses as f64 / n,
+                t.discards.global_full
+            );
+        }
+    }
+}
