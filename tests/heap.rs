@@ -215,6 +215,49 @@ fn retained_bytes_match_the_live_heap() {
     assert!(held_since(base) <= slack, "trim gives the buffers back: {}", held_since(base));
 }
 
+/// Buffers grown within the ceiling (odd-sized: 8 KiB in the 4 KiB tier)
+/// that spill to the global queue and come back by refill: `stats()` counts
+/// each at its real capacity, as the heap does, at every step. The depot
+/// derives its bytes from its buffer count and each batch's extra bytes.
+fn grown_buffers_crossing_the_global_queue_are_counted_at_their_real_capacity() {
+    let pool = BufPool::builder().thread_cache(&[2, 2, 2]).build().unwrap();
+    warm(&pool);
+    let base = counting::live();
+    let boxed = std::mem::size_of::<bytes::BytesMut>() as isize;
+    // `out`: bytes of the guards' buffers the caller holds, boxes included.
+    let check = |when: &str, out: isize| {
+        let stats = pool.stats();
+        let boxes = stats.retained_buffers() as isize * boxed;
+        let heap = held_since(base) - out;
+        // Spills keep their batch vectors, 8 bytes per buffer at most.
+        let slack = 8 * 8 + 1024;
+        let retained = stats.retained_bytes() as isize;
+        assert!(
+            (retained + boxes..=retained + boxes + slack).contains(&heap),
+            "{when}: heap {heap}, retained {retained}"
+        );
+        stats
+    };
+    let grow = || {
+        let mut g = pool.get(4096);
+        g.put_bytes(1, 4097); // doubles to 8 KiB, the ceiling
+        assert_eq!(g.capacity(), 8192);
+        g
+    };
+    drop((0..8).map(|_| grow()).collect::<Vec<_>>());
+    let stats = check("after 8 returns into a cache of 2", 0);
+    assert_eq!((stats.tiers[0].retained_buffers, stats.tiers[0].retained_bytes), (8, 8 * 8192));
+    let again: Vec<_> = (0..8).map(|_| pool.get(4096)).collect();
+    assert!(again.iter().all(|g| g.capacity() == 8192), "the grown buffers came back");
+    assert_eq!(pool.stats().tiers[0].global_hits, 6, "6 of them by refill");
+    let guards = (again.capacity() * std::mem::size_of::<tierpool::PooledBuf<'_>>()) as isize;
+    check("with all 8 out again", 8 * (8192 + boxed) + guards);
+    drop(again);
+    check("after the second round", 0);
+    pool.trim();
+    assert_eq!(check("after trim", 0).retained_bytes(), 0);
+}
+
 /// What `Builder::build` documents that it preallocates.
 fn building_preallocates_what_the_docs_say() {
     let base = counting::live();
@@ -294,7 +337,7 @@ fn main() {
         println!("tests/heap.rs: skipped under Miri (a 16 MiB arena and megabyte writes)");
         return;
     }
-    let tests: [(&str, fn()); 7] = [
+    let tests: [(&str, fn()); 8] = [
         (
             "a_grown_buffer_behind_a_split_off_view_is_not_retained",
             a_grown_buffer_behind_a_split_off_view_is_not_retained,
@@ -308,6 +351,10 @@ fn main() {
             in_place_growth_with_a_live_tail_is_discarded_as_shared,
         ),
         ("retained_bytes_match_the_live_heap", retained_bytes_match_the_live_heap),
+        (
+            "grown_buffers_crossing_the_global_queue_are_counted_at_their_real_capacity",
+            grown_buffers_crossing_the_global_queue_are_counted_at_their_real_capacity,
+        ),
         ("building_preallocates_what_the_docs_say", building_preallocates_what_the_docs_say),
         ("put_keeps_what_it_pools_and_frees_what_it_discards", put_keeps_what_it_pools_and_frees_what_it_discards),
         ("a_chain_holds_its_chunks_and_gives_them_back", a_chain_holds_its_chunks_and_gives_them_back),

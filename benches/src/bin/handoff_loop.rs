@@ -12,6 +12,7 @@
 //! ns per item. Needs two free cores to mean anything.
 
 use std::hint::{black_box, spin_loop};
+use std::ops::DerefMut;
 use std::thread;
 use std::time::Instant;
 
@@ -53,6 +54,12 @@ fn run<T: Send>(items: u64, produce: &(dyn Fn() -> T + Sync)) -> f64 {
     })
 }
 
+/// `buf`, after the opaque 64 B write.
+fn written<B: DerefMut<Target = BytesMut>>(mut buf: B) -> B {
+    opaque(&mut buf);
+    buf
+}
+
 fn main() {
     let args: Vec<u64> = std::env::args().skip(1).map(|a| a.parse().expect("a number")).collect();
     let rounds = args.first().copied().unwrap_or(7) as usize;
@@ -68,46 +75,10 @@ fn main() {
         type Produce<'a> = Box<dyn Fn() -> f64 + Sync + 'a>;
         let competitors: Vec<(&str, Produce<'_>)> = vec![
             ("queue_only", Box::new(|| run(items, &|| black_box([0_usize; 4])))),
-            (
-                "tierpool",
-                Box::new(|| {
-                    run(items, &|| {
-                        let mut buf = pool.get(black_box(size));
-                        opaque(&mut buf);
-                        buf
-                    })
-                }),
-            ),
-            (
-                "tierpool_owned",
-                Box::new(|| {
-                    run(items, &|| {
-                        let mut buf = pool_arc.get_owned(black_box(size));
-                        opaque(&mut buf);
-                        buf
-                    })
-                }),
-            ),
-            (
-                "tierpool_cache_64_32_2",
-                Box::new(|| {
-                    run(items, &|| {
-                        let mut buf = pool_c2.get(black_box(size));
-                        opaque(&mut buf);
-                        buf
-                    })
-                }),
-            ),
-            (
-                "lockfree_object_pool",
-                Box::new(|| {
-                    run(items, &|| {
-                        let mut buf = lp.pull();
-                        opaque(&mut buf);
-                        buf
-                    })
-                }),
-            ),
+            ("tierpool", Box::new(|| run(items, &|| written(pool.get(black_box(size)))))),
+            ("tierpool_owned", Box::new(|| run(items, &|| written(pool_arc.get_owned(black_box(size)))))),
+            ("tierpool_cache_64_32_2", Box::new(|| run(items, &|| written(pool_c2.get(black_box(size)))))),
+            ("lockfree_object_pool", Box::new(|| run(items, &|| written(lp.pull())))),
             (
                 "zeropool_uninit",
                 Box::new(|| {

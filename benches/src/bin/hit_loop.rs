@@ -14,11 +14,13 @@
 //!
 //! `tierpool_held64` gets 64 buffers, then drops them all, per iteration;
 //! `bare_held64` and `lockfree_object_pool_held64` do the same, and
-//! `tierpool_held64_tc64` on a pool whose 64 KiB thread cache holds 64.
+//! `tierpool_held64_tc32` on a pool with the previous default thread
+//! caches, (64, 32, 2), whose 64 KiB cache holds half the working set.
 //! `tierpool_tracked` and `tierpool_chaos` are `tierpool_bufmut` on a pool
 //! with `track_callers(true)` or `chaos(1)`: what the test modes cost.
 
 use std::hint::black_box;
+use std::ops::DerefMut;
 
 use bytes::BytesMut;
 use tierpool_benches::bare::{Bare, BareExact};
@@ -95,55 +97,33 @@ fn main() {
                 opaque(&mut BytesMut::with_capacity(black_box(size)));
             }
         }
-        "tierpool_held64" => {
-            let mut out = Vec::with_capacity(64);
-            for _ in 0..iters {
-                for _ in 0..64 {
-                    let mut buf = pool.get(black_box(size));
-                    opaque(&mut buf);
-                    out.push(buf);
-                }
-                out.clear();
-            }
+        "tierpool_held64" => held64(iters, || pool.get(black_box(size))),
+        "tierpool_held64_tc32" => {
+            let pool = tierpool::BufPool::builder().thread_cache(&[64, 32, 2]).build().expect("valid settings");
+            held64(iters, || pool.get(black_box(size)));
         }
-        "tierpool_held64_tc64" => {
-            let pool = tierpool::BufPool::builder().thread_cache(&[64, 64, 2]).build().expect("valid settings");
-            let mut out = Vec::with_capacity(64);
-            for _ in 0..iters {
-                for _ in 0..64 {
-                    let mut buf = pool.get(black_box(size));
-                    opaque(&mut buf);
-                    out.push(buf);
-                }
-                out.clear();
-            }
-        }
-        "bare_held64" => {
-            let mut out = Vec::with_capacity(64);
-            for _ in 0..iters {
-                for _ in 0..64 {
-                    let mut buf = Bare::get(black_box(size));
-                    opaque(&mut buf);
-                    out.push(buf);
-                }
-                out.clear();
-            }
-        }
+        "bare_held64" => held64(iters, || Bare::get(black_box(size))),
         "lockfree_object_pool_held64" => {
             let lp = peers::linear_pool(size);
-            let mut out = Vec::with_capacity(64);
-            for _ in 0..iters {
-                for _ in 0..64 {
-                    let mut buf = lp.pull();
-                    opaque(&mut buf);
-                    out.push(buf);
-                }
-                out.clear();
-            }
+            held64(iters, || lp.pull());
         }
         other => {
             eprintln!("unknown mode {other}");
             std::process::exit(2);
         }
+    }
+}
+
+/// `iters` times: 64 buffers from `get`, each written opaquely, then all
+/// dropped.
+fn held64<B: DerefMut<Target = BytesMut>>(iters: u64, mut get: impl FnMut() -> B) {
+    let mut out = Vec::with_capacity(64);
+    for _ in 0..iters {
+        for _ in 0..64 {
+            let mut buf = get();
+            opaque(&mut buf);
+            out.push(buf);
+        }
+        out.clear();
     }
 }
