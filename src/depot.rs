@@ -113,13 +113,14 @@ impl Depot {
             dropped += 1;
             dropped_bytes += buf.capacity();
         }
-        self.enqueue(Batch { bufs, extra }, (dropped, dropped_bytes))
+        let (d, b) = self.enqueue(Batch { bufs, extra });
+        (dropped + d, dropped_bytes + b)
     }
 
-    /// Pushes every buffer of `bufs` in batches of up to `batch`, in order; returns how many were dropped
-    /// because the depot was full, and their bytes. The general push, for
-    /// the cold paths (thread exit, a thread without a cache, `prefill`): it
-    /// reads every buffer's capacity.
+    /// Pushes every buffer of `bufs` in batches of up to `batch`, in order;
+    /// returns how many were dropped because the depot was full, and their
+    /// bytes. The general push, for the cold paths (thread exit, a thread
+    /// without a cache, `prefill`): it reads every buffer's capacity.
     pub(crate) fn push_batch(&self, bufs: impl Iterator<Item = Pooled>) -> (u64, usize) {
         let (mut dropped, mut dropped_bytes) = (0, 0);
         let mut bufs = bufs.peekable();
@@ -132,7 +133,7 @@ impl Depot {
                 dropped_bytes += buf.capacity();
             }
             let extra = batch.iter().map(|b| extra_of(b, self.size)).sum();
-            let (d, b) = self.enqueue(Batch { bufs: batch, extra }, (0, 0));
+            let (d, b) = self.enqueue(Batch { bufs: batch, extra });
             dropped += d;
             dropped_bytes += b;
         }
@@ -140,12 +141,12 @@ impl Depot {
     }
 
     /// Makes a batch whose buffers `reserve` already counted visible (an
-    /// empty one is recycled); returns `dropped` plus what could not go in.
-    fn enqueue(&self, batch: Batch, dropped: (u64, usize)) -> (u64, usize) {
-        let (mut dropped, mut dropped_bytes) = dropped;
+    /// empty one is recycled); returns how many buffers could not go in, and
+    /// their bytes.
+    fn enqueue(&self, batch: Batch) -> (u64, usize) {
         if batch.bufs.is_empty() {
             self.recycle(batch.bufs);
-            return (dropped, dropped_bytes);
+            return (0, 0);
         }
         if batch.extra > 0 {
             self.extra.fetch_add(batch.extra, Relaxed);
@@ -158,10 +159,9 @@ impl Depot {
             self.extra.fetch_sub(extra, Relaxed);
             batch.clear();
             self.recycle(batch);
-            dropped += n as u64;
-            dropped_bytes += bytes;
+            return (n as u64, bytes);
         }
-        (dropped, dropped_bytes)
+        (0, 0)
     }
 
     /// Pushes one buffer; returns `false` (and drops it) if the depot is full.
