@@ -35,6 +35,14 @@ use crate::error::GetError;
 /// docs/design.md).
 pub(crate) type Pooled = Box<BytesMut>;
 
+/// The bytes a pooled buffer of a tier of `size` holds above that size: 0
+/// for a standard buffer. Every pooled buffer's capacity is at least its
+/// tier's size (`recycle::tier_of`), so this never underflows.
+#[inline]
+pub(crate) fn extra(buf: &Pooled, size: usize) -> usize {
+    buf.capacity() - size
+}
+
 /// A new, empty buffer of `capacity` bytes in its box (a miss: two
 /// allocations, the buffer and its 32-byte box). With `fallible`, an
 /// allocator failure is an error instead of an abort.

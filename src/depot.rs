@@ -20,7 +20,7 @@
 
 use crossbeam_queue::ArrayQueue;
 
-use crate::buffer::Pooled;
+use crate::buffer::{self, Pooled};
 use crate::sync::{AtomicUsize, Ordering::Relaxed};
 
 /// The global depot of one tier.
@@ -58,16 +58,11 @@ pub(crate) struct Depot {
 }
 
 /// Buffers that cross as one unit, and the bytes they hold above the tier's
-/// size (the sum of `capacity() - size`).
+/// size (the sum of `buffer::extra`).
 #[derive(Debug)]
 struct Batch {
     bufs: Vec<Pooled>,
     extra: usize,
-}
-
-/// The bytes a buffer of a tier of `size` holds above it.
-fn extra_of(buf: &Pooled, size: usize) -> usize {
-    buf.capacity() - size
 }
 
 impl Depot {
@@ -109,7 +104,7 @@ impl Depot {
         let room = self.reserve(bufs.len());
         let (mut dropped, mut dropped_bytes, mut extra) = (0, 0, extra);
         for buf in bufs.drain(room..) {
-            extra -= extra_of(&buf, self.size);
+            extra -= buffer::extra(&buf, self.size);
             dropped += 1;
             dropped_bytes += buf.capacity();
         }
@@ -132,7 +127,7 @@ impl Depot {
                 dropped += 1;
                 dropped_bytes += buf.capacity();
             }
-            let extra = batch.iter().map(|b| extra_of(b, self.size)).sum();
+            let extra = batch.iter().map(|b| buffer::extra(b, self.size)).sum();
             let (d, b) = self.enqueue(Batch { bufs: batch, extra });
             dropped += d;
             dropped_bytes += b;
@@ -173,7 +168,7 @@ impl Depot {
     pub(crate) fn pop(&self) -> Option<Pooled> {
         let mut batch = self.full.pop()?;
         let buf = batch.bufs.pop().expect("batches in the depot are never empty");
-        let extra = extra_of(&buf, self.size);
+        let extra = buffer::extra(&buf, self.size);
         batch.extra -= extra;
         self.taken(1, extra);
         if !batch.bufs.is_empty() {

@@ -358,7 +358,7 @@ impl Slot {
             let size = mag.size();
             let (first, moved) = depot.pop_batch(|mut bufs, extra| {
                 let first = bufs.next();
-                let rest = extra - first.as_ref().map_or(0, |b| b.capacity() - size);
+                let rest = extra - first.as_ref().map_or(0, |b| buffer::extra(b, size));
                 (first, mag.refill(bufs, rest))
             })?;
             mag.cells.bump(Event::Refilled, moved.buffers as u64);

@@ -12,7 +12,7 @@
 //! (the bottom of the stacks), an empty one refills one batch. DPDK's mempool
 //! cache moved to the same half-flush policy to cut its miss rate.
 
-use crate::buffer::Pooled;
+use crate::buffer::{self, Pooled};
 use crate::stats::TierCells;
 use crate::sync::Arc;
 
@@ -117,7 +117,7 @@ impl Magazine {
         let buf = self.odd.pop()?;
         self.low_odd = self.low_odd.min(self.odd.len());
         self.standard_room += 1;
-        let extra = buf.capacity() - self.size;
+        let extra = buffer::extra(&buf, self.size);
         self.extra -= extra;
         Some((buf, extra))
     }
@@ -131,7 +131,7 @@ impl Magazine {
     /// returns its bytes above the tier's size.
     pub(crate) fn push(&mut self, buf: Pooled) -> usize {
         debug_assert!(!self.is_full(), "a push into a full magazine would allocate");
-        let extra = buf.capacity() - self.size;
+        let extra = buffer::extra(&buf, self.size);
         if extra == 0 {
             self.standard.push(buf);
         } else {
@@ -199,7 +199,7 @@ impl Magazine {
     /// The bookkeeping of taking out the bottom `n` standard and `k` odd
     /// buffers, which the caller then drains; returns what they weigh.
     fn account_bottom(&mut self, n: usize, k: usize) -> Moved {
-        let extra: usize = self.odd[..k].iter().map(|b| b.capacity() - self.size).sum();
+        let extra: usize = self.odd[..k].iter().map(|b| buffer::extra(b, self.size)).sum();
         self.extra -= extra;
         self.standard_room += k;
         self.low_standard = self.low_standard.saturating_sub(n);
