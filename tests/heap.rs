@@ -258,6 +258,31 @@ fn grown_buffers_crossing_the_global_queue_are_counted_at_their_real_capacity() 
     assert_eq!(check("after trim", 0).retained_bytes(), 0);
 }
 
+/// docs/tuning.md: a thread's default caches hold 64 × 4 KiB, 64 × 64 KiB
+/// and 8 × 1 MiB, about 12 MiB per pool. Filled to exactly that, the heap
+/// holds those buffers (and their boxes), nothing more, and `stats()`
+/// agrees.
+fn default_thread_caches_hold_about_12_mib() {
+    let pool = BufPool::new();
+    warm(&pool);
+    let base = counting::live();
+    let counts = [(4096, 64), (64 << 10, 64), (1 << 20, 8)];
+    for (size, n) in counts {
+        assert_eq!(tierpool::default_thread_cache(size), n);
+        drop((0..n).map(|_| pool.get(size)).collect::<Vec<_>>());
+    }
+    let buffers: usize = counts.iter().map(|&(_, n)| n).sum();
+    let bytes: usize = counts.iter().map(|&(size, n)| size * n).sum();
+    assert_eq!(bytes, (12 << 20) + (256 << 10), "64 × 4 KiB + 64 × 64 KiB + 8 × 1 MiB");
+    let stats = pool.stats();
+    assert_eq!((stats.retained_buffers() as usize, stats.retained_bytes() as usize), (buffers, bytes));
+    let boxes = (buffers * std::mem::size_of::<bytes::BytesMut>()) as isize;
+    let heap = held_since(base);
+    assert!((bytes as isize + boxes..=bytes as isize + boxes + 1024).contains(&heap), "heap {heap}");
+    pool.trim();
+    assert!(held_since(base) <= 1024, "trim gives them back: {}", held_since(base));
+}
+
 /// What `Builder::build` documents that it preallocates.
 fn building_preallocates_what_the_docs_say() {
     let base = counting::live();
@@ -337,7 +362,7 @@ fn main() {
         println!("tests/heap.rs: skipped under Miri (a 16 MiB arena and megabyte writes)");
         return;
     }
-    let tests: [(&str, fn()); 8] = [
+    let tests: [(&str, fn()); 9] = [
         (
             "a_grown_buffer_behind_a_split_off_view_is_not_retained",
             a_grown_buffer_behind_a_split_off_view_is_not_retained,
@@ -355,6 +380,7 @@ fn main() {
             "grown_buffers_crossing_the_global_queue_are_counted_at_their_real_capacity",
             grown_buffers_crossing_the_global_queue_are_counted_at_their_real_capacity,
         ),
+        ("default_thread_caches_hold_about_12_mib", default_thread_caches_hold_about_12_mib),
         ("building_preallocates_what_the_docs_say", building_preallocates_what_the_docs_say),
         ("put_keeps_what_it_pools_and_frees_what_it_discards", put_keeps_what_it_pools_and_frees_what_it_discards),
         ("a_chain_holds_its_chunks_and_gives_them_back", a_chain_holds_its_chunks_and_gives_them_back),
