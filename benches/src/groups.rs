@@ -70,6 +70,15 @@ pub fn hit<W: Write>(c: &mut Criterion, lineup: Lineup) {
             W::bytes_mut(&mut buf);
             touch(&*buf);
         });
+        if W::NAME == "opaque" {
+            // The bound written as `tierpool_bufmut` is: `BytesMut`'s own
+            // `BufMut` through `&mut dyn BufMut`.
+            g.bench("bare_tls_bufmut", param, 1, || {
+                let mut buf = Bare::get(black_box(size));
+                opaque_bufmut(&mut *buf);
+                touch(&*buf);
+            });
+        }
         g.bench("bare_tls_exact", param, 1, || {
             let mut buf = BareExact::get(black_box(size));
             W::bytes_mut(&mut buf);

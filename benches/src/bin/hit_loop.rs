@@ -9,6 +9,8 @@
 //! - `tierpool_bufmut`: through the guard's own `BufMut` (`&mut dyn BufMut`);
 //! - `tierpool_inlined`: the guard's own `extend_from_slice`, inlined;
 //! - `bare`, `bare_exact`: the bound (`bare.rs`);
+//! - `bare_bufmut`: the bound, written as `tierpool_bufmut` is, through
+//!   `&mut dyn BufMut` (`BytesMut`'s own);
 //! - `lockfree_object_pool`, `opool`: the fastest peers;
 //! - `bytesmut`: `BytesMut::with_capacity` under the system allocator.
 //!
@@ -70,6 +72,12 @@ fn main() {
             drop(Bare::get(size));
             for _ in 0..iters {
                 opaque(&mut Bare::get(black_box(size)));
+            }
+        }
+        "bare_bufmut" => {
+            drop(Bare::get(size));
+            for _ in 0..iters {
+                opaque_bufmut(&mut *Bare::get(black_box(size)));
             }
         }
         "bare_exact" => {
