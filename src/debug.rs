@@ -2,10 +2,10 @@
 //! (`Builder::track_callers`), and seeded chaos (`Builder::chaos`).
 //!
 //! Both are off by default and cost the hot path nothing then: a pool with
-//! either on sets [`Epochs::DEBUG`](crate::decay::Epochs::DEBUG) in its
-//! epochs word, which no thread cache's seen epochs ever has, so every get
-//! and return of that pool takes the slow paths, where this module is
-//! called. Its guards are never pristine, so their returns are checked in
+//! either on is *slow only* (`Engine::slow_only`): its thread caches keep 0
+//! as the stamp the fast paths compare, which no pool's stamp ever is
+//! (`decay::Generations`), so every get and return of that pool takes the
+//! slow paths, where this module is called. Its guards are never pristine, so their returns are checked in
 //! full.
 
 use std::collections::HashMap;

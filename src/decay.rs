@@ -16,13 +16,20 @@
 //! sees the new epoch. A thread idle for a whole interval has a low-water
 //! mark equal to everything it caches, so it releases all of it.
 //!
-//! The epoch shares one word with `trim`'s generation (`Epochs`), so the hot
-//! path still makes a single relaxed load of a line that is written only
-//! once per interval.
+//! The epoch shares one word with `trim`'s generation (`Epochs`). Every
+//! change of that word also gives the pool a new *stamp* ([`Generations`]),
+//! a value no pool in the process ever had before, and the fast paths
+//! compare only the stamp: one load of a word written once per interval
+//! tells them both that a thread cache is this pool's and that it is up to
+//! date.
 
 use std::time::{Duration, Instant};
 
-use crate::sync::{AtomicU64, Ordering::Relaxed};
+use crate::sync::statics::AtomicU64 as StaticU64;
+use crate::sync::{
+    AtomicU64,
+    Ordering::{AcqRel, Acquire, Relaxed},
+};
 
 /// How many cache hits a thread makes between clock checks.
 pub(crate) const TICK_EVERY: u32 = 1024;
@@ -32,32 +39,80 @@ pub(crate) const TICK_EVERY: u32 = 1024;
 /// batch (docs/design.md has the measurement).
 pub(crate) const TRANSFER_TICK_EVERY: u32 = 8;
 
-/// `trim` generations in bits 32..63, decay epochs in the low half, and
-/// [`DEBUG`](Self::DEBUG) in the top bit.
+/// `trim` generations in bits 32..63, decay epochs in the low half.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Epochs(pub(crate) u64);
 
 impl Epochs {
     pub(crate) const TRIM: u64 = 1 << 32;
 
-    /// Set for the life of a pool in a test mode (`debug.rs`). A thread
-    /// cache's seen epochs never have it, so the fast paths, which compare
-    /// the two words, never match, and every operation takes a slow path.
-    pub(crate) const DEBUG: u64 = 1 << 63;
-
-    /// The word with `DEBUG` cleared: what a thread cache records as seen.
-    pub(crate) fn seen(self) -> Epochs {
-        Epochs(self.0 & !Self::DEBUG)
-    }
-
     /// Whether `trim` ran between `self` and `now`.
     pub(crate) fn trimmed_since(self, now: Epochs) -> bool {
-        (self.0 & !Self::DEBUG) >> 32 != (now.0 & !Self::DEBUG) >> 32
+        self.0 >> 32 != now.0 >> 32
+    }
+}
+
+/// Stamps are drawn from one process-wide counter, so none repeats (64 bits
+/// do not wrap in the life of a process), and 0 is never one.
+static NEXT_STAMP: StaticU64 = StaticU64::new(1);
+
+fn fresh_stamp() -> u64 {
+    NEXT_STAMP.fetch_add(1, Relaxed)
+}
+
+/// A pool's [`Epochs`] and its stamp.
+///
+/// The protocol, which `loom_models.rs` checks:
+/// - a writer changes the epochs word, then swaps in a fresh stamp;
+/// - a reader catching up loads the stamp, then the epochs ([`now`](Self::now)),
+///   and keeps both;
+/// - a fast path proceeds only if the stamp it loads is the one kept.
+///
+/// The stamp is swapped (a read-modify-write, acquire and release), not
+/// stored: so a reader that loads the last stamp sees every epochs change
+/// whose stamp came before it, by whichever thread. With a plain store, a
+/// decay tick's stamp could land after a concurrent `trim`'s while its
+/// epochs change landed before, and a reader could keep the newest stamp
+/// with the trim unseen, and never release its cache.
+#[derive(Debug)]
+pub(crate) struct Generations {
+    epochs: AtomicU64,
+    stamp: AtomicU64,
+}
+
+impl Generations {
+    pub(crate) fn new() -> Self {
+        Self { epochs: AtomicU64::new(0), stamp: AtomicU64::new(fresh_stamp()) }
     }
 
-    /// The next trim generation of `word`, `DEBUG` kept as it was.
-    pub(crate) fn next_trim(word: u64) -> u64 {
-        (word & Self::DEBUG) | (word.wrapping_add(Self::TRIM) & !Self::DEBUG)
+    /// The current stamp: what the fast paths compare. Relaxed: a fast path
+    /// that finds the stamp it kept reads nothing else the writers wrote.
+    #[inline]
+    pub(crate) fn stamp(&self) -> u64 {
+        self.stamp.load(Relaxed)
+    }
+
+    /// The stamp, then the epochs it covers: what a thread cache records
+    /// when it catches up.
+    pub(crate) fn now(&self) -> (u64, Epochs) {
+        let stamp = self.stamp.load(Acquire);
+        (stamp, Epochs(self.epochs.load(Relaxed)))
+    }
+
+    /// Starts the next decay epoch.
+    pub(crate) fn next_epoch(&self) {
+        self.epochs.fetch_add(1, Relaxed);
+        self.restamp();
+    }
+
+    /// Starts the next `trim` generation.
+    pub(crate) fn next_trim(&self) {
+        self.epochs.fetch_add(Epochs::TRIM, Relaxed);
+        self.restamp();
+    }
+
+    fn restamp(&self) {
+        self.stamp.swap(fresh_stamp(), AcqRel);
     }
 }
 

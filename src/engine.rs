@@ -4,15 +4,15 @@
 //! ```text
 //!  BufPool ──Arc──► Engine
 //!                   ├─ config, budget, clock        read-mostly
-//!                   ├─ epochs                       one word: trim generations and decay epochs
+//!                   ├─ generations                  trim generations, decay epochs, and their stamp
 //!                   ├─ depots[tier]                 the global level (depot.rs)
 //!                   ├─ threads: ThreadLocal<stats>  one counter block per thread (stats/cells.rs)
 //!                   └─ shared: stats                the counters of paths without a thread cache
 //! ```
 //!
-//! The hot path reads `id`, `index`, `epochs` and the configuration, which
-//! only construction, `trim` and the once-per-interval decay tick write, so
-//! their line stays shared and clean in every core. Other modules change the
+//! The hot path reads `index`, the stamp and the configuration, which only
+//! construction, `trim` and the once-per-interval decay tick write, so their
+//! line stays shared and clean in every core. Other modules change the
 //! engine only through its methods.
 //!
 //! Each thread's counter block is found through `thread_local::ThreadLocal`,
@@ -29,23 +29,26 @@ use crate::budget::Budget;
 use crate::buffer::Origin;
 use crate::config::Config;
 use crate::debug::Debug;
-use crate::decay::{Clock, Epochs};
+use crate::decay::{Clock, Epochs, Generations};
 use crate::depot::Depot;
 use crate::stats::{Event, Stats, ThreadStats, Totals};
-use crate::sync::statics::{AtomicU64 as StaticU64, Mutex as StaticMutex};
-use crate::sync::{Arc, AtomicU64, Ordering::Relaxed, Weak};
+use crate::sync::statics::Mutex as StaticMutex;
+use crate::sync::{Arc, Weak};
 
 /// The shared state of one pool.
 pub(crate) struct Engine {
-    /// Unique among all engines ever created in this process.
-    id: u64,
     /// Small and reused after the engine drops: where this engine's slot is
-    /// in each thread's registry (`local.rs`). `id` tells a reused index
-    /// from the engine's own.
+    /// in each thread's registry (`local.rs`). The stamp tells a reused
+    /// index from the engine's own.
     index: usize,
-    /// `trim` generations and decay epochs (`decay::Epochs`). A thread cache
-    /// that saw older epochs catches up on its next use.
-    epochs: AtomicU64,
+    /// `trim` generations and decay epochs, and their stamp
+    /// (`decay::Generations`). A thread cache that saw another stamp catches
+    /// up on its next use.
+    generations: Generations,
+    /// Every get and return takes the slow paths: a test mode is on, or
+    /// returns are scrubbed (their guards are never pristine, and their
+    /// gets then know that a hit is standard and pristine).
+    slow_only: bool,
     config: Config,
     /// The byte budget, if any; `None` does no accounting at all.
     budget: Option<Budget>,
@@ -61,8 +64,6 @@ pub(crate) struct Engine {
     /// The test modes (`debug.rs`), if any is on.
     debug: Option<Debug>,
 }
-
-static NEXT_ID: StaticU64 = StaticU64::new(0);
 
 /// Indices of dropped engines, for reuse, and the next fresh one.
 fn free_indices() -> &'static StaticMutex<(Vec<usize>, usize)> {
@@ -95,9 +96,9 @@ impl Engine {
         let tiers = config.tiers();
         let debug = Debug::new(config.track_callers, config.chaos);
         Arc::new_cyclic(|weak_self| Engine {
-            id: NEXT_ID.fetch_add(1, Relaxed),
             index: take_index(),
-            epochs: AtomicU64::new(if debug.is_some() { Epochs::DEBUG } else { 0 }),
+            generations: Generations::new(),
+            slow_only: debug.is_some() || config.scrub_on_return,
             debug,
             budget: config.max_retained_bytes.map(Budget::new),
             clock: Clock::new(config.idle_timeout),
@@ -107,11 +108,6 @@ impl Engine {
             weak_self: weak_self.clone(),
             config,
         })
-    }
-
-    #[inline]
-    pub(crate) fn id(&self) -> u64 {
-        self.id
     }
 
     #[inline]
@@ -129,9 +125,21 @@ impl Engine {
         self.budget.as_ref()
     }
 
+    /// The stamp the fast paths compare (`decay::Generations`).
     #[inline]
-    pub(crate) fn epochs(&self) -> Epochs {
-        Epochs(self.epochs.load(Relaxed))
+    pub(crate) fn stamp(&self) -> u64 {
+        self.generations.stamp()
+    }
+
+    /// The stamp, then the epochs it covers, for a thread cache catching up.
+    pub(crate) fn now(&self) -> (u64, Epochs) {
+        self.generations.now()
+    }
+
+    /// Whether every get and return takes the slow paths (a test mode, or
+    /// `scrub_on_return`).
+    pub(crate) fn slow_only(&self) -> bool {
+        self.slow_only
     }
 
     /// The test modes, if any is on; only slow paths ask.
@@ -185,7 +193,7 @@ impl Engine {
         if !self.clock.tick_due() {
             return;
         }
-        self.epochs.fetch_add(1, Relaxed);
+        self.generations.next_epoch();
         for (tier, depot) in self.depots.iter().enumerate() {
             let (buffers, bytes) = depot.reap();
             self.refund_shared(bytes);
@@ -197,7 +205,7 @@ impl Engine {
     /// its next use, and releases the global queues now; returns the bytes
     /// released.
     pub(crate) fn trim_depots(&self) -> usize {
-        let _ = self.epochs.fetch_update(Relaxed, Relaxed, |word| Some(Epochs::next_trim(word)));
+        self.generations.next_trim();
         let mut released = 0;
         for (tier, depot) in self.depots.iter().enumerate() {
             let (buffers, bytes) = depot.drain();

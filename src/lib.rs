@@ -151,7 +151,7 @@
 //!   `max_retained_bytes` in all, if set. These are bytes of real
 //!   allocations, checked against a counting allocator in the tests.
 //! - Get and return on a cache hit do not allocate and write only this
-//!   thread's memory. They read two shared words, the pool's epochs on each
+//!   thread's memory. They read two shared words, the pool's stamp on each
 //!   call and its decay deadline on every 1024th hit, which change only on
 //!   `trim` and once per idle interval.
 //!

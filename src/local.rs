@@ -3,16 +3,17 @@
 //!
 //! ```text
 //!  thread ──► CACHES: [Option<Slot>; by engine index]
-//!               └─ Slot { id, seen epochs, credit, magazines[tier], counters }
+//!               └─ Slot { engine, stamp, seen epochs, credit, magazines[tier], counters }
 //! ```
 //!
 //! A thread's slots live in one `std::thread_local!` registry, indexed by
-//! the engine's small reusable index, and checked by its unique id. A get or
-//! return that hits the cache touches only this thread's memory, plus one
-//! relaxed load of the engine's `epochs` word, which only `trim` and the
-//! once-per-interval decay tick write: no shared atomics, no locks, no
-//! reference counts. The budget is paid from thread-local credit
-//! (`budget.rs`).
+//! the engine's small reusable index. A get or return that hits the cache
+//! touches only this thread's memory, plus one load of the engine's stamp
+//! (`decay::Generations`), which only `trim` and the once-per-interval decay
+//! tick write: no shared atomics, no locks, no reference counts. The stamp
+//! the slot kept matches only its own engine's, and only while nothing
+//! happened that the cache must catch up with. The budget is paid from
+//! thread-local credit (`budget.rs`).
 //!
 //! The fast paths ([`take`], [`push_fast`]) are inlined into the caller and
 //! handle only a cache hit, or a standard return with room and credit, on an
@@ -77,10 +78,14 @@ impl Drop for ExitFlush {
 
 /// One thread's cache for one pool.
 pub(crate) struct Slot {
-    /// The engine's unique id.
-    id: u64,
     /// For flushing at thread exit, and for noticing that the pool is gone.
+    /// Its address is the slot's identity: the engine's allocation outlives
+    /// every `Weak`, so no other engine can have it while the slot lives.
     engine: Weak<Engine>,
+    /// The engine's stamp when this cache last caught up, which the fast
+    /// paths compare with the engine's current one; 0, which is never a
+    /// stamp, for a pool all of whose operations take the slow paths.
+    stamp: u64,
     /// The engine's `epochs` when this cache last caught up. A newer trim
     /// generation means "release everything"; a newer decay epoch means
     /// "release what stayed below the low-water marks".
@@ -124,12 +129,12 @@ fn caches() -> &'static Caches {
 
 /// Runs `f` on this thread's slot for `engine` if it has one and it is up to
 /// date with the engine's epochs; otherwise gives `value` back. The lookup
-/// is an index into the thread's registry and one comparison of ids.
+/// is an index into the thread's registry and one comparison of stamps.
 #[inline(always)]
 fn on_ready_slot<T, R>(engine: &Engine, value: T, f: impl FnOnce(&mut Slot, T) -> Result<R, T>) -> Result<R, T> {
     let Ok(mut slots) = caches().slots.try_borrow_mut() else { return Err(value) };
     match slots.get_mut(engine.index()) {
-        Some(Some(slot)) if slot.id == engine.id() && slot.seen == engine.epochs() => f(slot, value),
+        Some(Some(slot)) if slot.stamp == engine.stamp() => f(slot, value),
         _ => Err(value),
     }
 }
@@ -150,8 +155,8 @@ pub(crate) fn take(
     caller: &'static Location<'static>,
 ) -> Result<(Pooled, Origin, bool), GetError> {
     match on_ready_slot(engine, (), |slot, ()| slot.pop_fast(engine, tier).ok_or(())) {
-        // A scrubbing pool checks every return in full (`recycle.rs`).
-        Ok(buf) => Ok((buf, Origin::tier(tier), !engine.config().scrub_on_return)),
+        // Only pools that neither scrub nor run a test mode hit it.
+        Ok(buf) => Ok((buf, Origin::tier(tier), true)),
         Err(()) => take_slow(engine, tier, fallible, caller),
     }
 }
@@ -252,7 +257,7 @@ pub(crate) fn with_slot<R>(engine: &Engine, f: impl FnOnce(&mut Slot) -> R) -> O
     }
     let mut slots = caches.slots.try_borrow_mut().ok()?;
     let index = engine.index();
-    if !matches!(slots.get(index), Some(Some(slot)) if slot.id == engine.id()) {
+    if !matches!(slots.get(index), Some(Some(slot)) if slot.is_for(engine)) {
         register(&mut slots, engine)?;
     }
     let slot = slots[index].as_mut()?;
@@ -284,10 +289,11 @@ fn register(slots: &mut Vec<Option<Slot>>, engine: &Engine) -> Option<()> {
     if slots.len() <= index {
         slots.resize_with(index + 1, || None);
     }
+    let (stamp, seen) = engine.now();
     let slot = Slot {
-        id: engine.id(),
         engine: weak,
-        seen: engine.epochs(),
+        stamp: if engine.slow_only() { 0 } else { stamp },
+        seen,
         credit: Credit::default(),
         transfers: 0,
         mags,
@@ -380,12 +386,19 @@ impl Slot {
         }
     }
 
-    /// Per-operation housekeeping on the slow paths: one relaxed load.
+    /// Whether this is `engine`'s slot.
+    fn is_for(&self, engine: &Engine) -> bool {
+        core::ptr::eq(self.engine.as_ptr(), engine)
+    }
+
+    /// Per-operation housekeeping on the slow paths: catches up with the
+    /// epochs, and keeps the stamp read before them (`decay::Generations`).
     fn sync(&mut self, engine: &Engine) {
-        let now = engine.epochs().seen();
+        let (stamp, now) = engine.now();
         if now != self.seen {
             self.catch_up(engine, now);
         }
+        self.stamp = if engine.slow_only() { 0 } else { stamp };
     }
 
     /// The pool moved on: after a `trim`, release everything; after decay
@@ -419,7 +432,7 @@ impl Slot {
     /// on the pool's shared counters (module docs).
     fn retire(mut self) {
         let Some(engine) = self.engine.upgrade() else { return };
-        let now = engine.epochs().seen();
+        let (_, now) = engine.now();
         if self.seen != now {
             self.catch_up(&engine, now);
         }

@@ -11,6 +11,7 @@ use loom::thread;
 
 use crate::budget::{Budget, Credit};
 use crate::buffer::{Pooled, allocate};
+use crate::decay::Generations;
 use crate::depot::Depot;
 use crate::sync::Arc;
 
@@ -92,5 +93,33 @@ fn loom_budget_reserve_and_refund_keep_the_identity() {
         let (held, credit) = threads.into_iter().map(|t| t.join().unwrap()).fold((0, 0), |a, b| (a.0 + b.0, a.1 + b.1));
         assert_eq!(budget.available() + credit + held, LIMIT, "available + credit + held == limit");
         assert!(held <= LIMIT);
+    });
+}
+
+/// A `trim` and a decay tick race with a thread cache catching up. Once
+/// both are done, a cache that kept the current stamp (so its fast paths
+/// run without catching up again) has seen the trim. With the stamp stored
+/// instead of swapped, the tick's stamp can come last while its epochs
+/// change came before the trim's, and the cache keeps the newest stamp with
+/// the trim unseen.
+#[test]
+fn loom_a_cache_with_the_newest_stamp_has_seen_every_trim() {
+    loom::model(|| {
+        let gens = Arc::new(Generations::new());
+        let (_, before) = gens.now();
+        let trim = {
+            let gens = Arc::clone(&gens);
+            thread::spawn(move || gens.next_trim())
+        };
+        let tick = {
+            let gens = Arc::clone(&gens);
+            thread::spawn(move || gens.next_epoch())
+        };
+        let (stamp, seen) = gens.now();
+        trim.join().unwrap();
+        tick.join().unwrap();
+        if gens.stamp() == stamp {
+            assert!(before.trimmed_since(seen), "the newest stamp, kept without the trim before it");
+        }
     });
 }

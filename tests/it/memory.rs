@@ -225,3 +225,17 @@ fn scrub_also_covers_a_guard_written_only_through_its_own_methods() {
     let mut reused = pool.get(64);
     assert_eq!(peek(&mut reused, 16), [0; 16]);
 }
+
+#[test]
+fn scrub_covers_a_buffer_handed_out_by_a_cache_hit() {
+    use bytes::BufMut;
+    let pool = BufPool::builder().scrub_on_return(true).build().unwrap();
+    drop(pool.get(64)); // a miss, then in this thread's cache
+    let mut hit = pool.get(64);
+    assert_eq!(pool.stats().tiers[0].cache_hits, 1, "handed out by the cache");
+    hit.put_slice(b"token=0123456789"); // the guard's own `BufMut`
+    drop(hit);
+    let mut reused = pool.get(64);
+    assert_eq!(pool.stats().tiers[0].cache_hits, 2, "the same buffer came back");
+    assert_eq!(peek(&mut reused, 16), [0; 16], "a hit of a scrubbing pool is never a pristine guard");
+}
