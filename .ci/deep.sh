@@ -11,7 +11,7 @@
 #   bash .ci/deep.sh miri-all   # Miri over every test binary (slow: see
 #                               # docs/verification.md)
 #   bash .ci/deep.sh tsan       # ThreadSanitizer over the stress test
-#   bash .ci/deep.sh loom       # the loom models of the depot and the budget
+#   bash .ci/deep.sh loom       # the loom models of the depot, the budget and the stamp
 #
 # Cost on the 2-core machine: docs/verification.md.
 set -euo pipefail
@@ -50,7 +50,7 @@ if [[ "$what" == all || "$what" == tsan ]]; then
 fi
 
 if [[ "$what" == all || "$what" == loom ]]; then
-    step "loom: the depot's limit and the budget's identity under every interleaving"
+    step "loom: the depot's limit, the budget's identity and the stamp's protocol under every interleaving"
     RUSTFLAGS="--cfg tierpool_loom" cargo test --release --target-dir target/loom --lib loom
 fi
 

@@ -2,7 +2,8 @@
 //! `RUSTFLAGS="--cfg tierpool_loom" cargo test --release --lib loom` (`.ci/deep.sh`).
 //!
 //! Under `--cfg tierpool_loom`, `sync.rs` swaps in loom's atomics, so loom explores
-//! every interleaving of the depot's and the budget's own atomic steps.
+//! every interleaving of the depot's, the budget's and the stamp's
+//! (`decay::Generations`) own atomic steps.
 //! `crossbeam_queue::ArrayQueue` is a black box to it (std atomics inside):
 //! each push or pop is one indivisible step, which is what crossbeam
 //! promises (a linearisable queue).
