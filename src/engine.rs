@@ -46,8 +46,8 @@ pub(crate) struct Engine {
     /// up on its next use.
     generations: Generations,
     /// Every get and return takes the slow paths: a test mode is on, or
-    /// returns are scrubbed (their guards are never pristine, and their
-    /// gets then know that a hit is standard and pristine).
+    /// returns are scrubbed. So a fast hit is always of a pool that hands
+    /// out pristine guards.
     slow_only: bool,
     config: Config,
     /// The byte budget, if any; `None` does no accounting at all.

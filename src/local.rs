@@ -289,16 +289,10 @@ fn register(slots: &mut Vec<Option<Slot>>, engine: &Engine) -> Option<()> {
     if slots.len() <= index {
         slots.resize_with(index + 1, || None);
     }
-    let (stamp, seen) = engine.now();
-    let slot = Slot {
-        engine: weak,
-        stamp: if engine.slow_only() { 0 } else { stamp },
-        seen,
-        credit: Credit::default(),
-        transfers: 0,
-        mags,
-        stats,
-    };
+    // No stamp yet: `with_slot` syncs the new slot before its first use,
+    // which keeps one.
+    let slot =
+        Slot { engine: weak, stamp: 0, seen: engine.now().1, credit: Credit::default(), transfers: 0, mags, stats };
     if let Some(old) = slots[index].replace(slot) {
         old.retire();
     }
