@@ -525,7 +525,10 @@ impl Builder {
             return Err(ConfigError::ZeroIdleTimeout);
         }
 
+        let mut request_sizes = [0; MAX_TIERS];
+        request_sizes[..tiers.len()].copy_from_slice(&tiers);
         Ok(Config {
+            request_sizes,
             sizes: tiers,
             ceilings,
             thread_cache,
@@ -563,6 +566,10 @@ fn per_tier(setting: &'static str, values: Vec<usize>, tiers: usize) -> Result<V
 /// - `max_retained_bytes >= sizes[0]`, and `idle_timeout` is not zero.
 #[derive(Debug, Clone)]
 pub(crate) struct Config {
+    /// `sizes`, padded with zeros to `MAX_TIERS` entries, for
+    /// [`Config::tier_for_request`]: a fixed array in the engine, so the
+    /// lookup loads no pointer and checks no length.
+    request_sizes: [usize; MAX_TIERS],
     pub(crate) sizes: Vec<usize>,
     pub(crate) ceilings: Vec<usize>,
     pub(crate) thread_cache: Vec<usize>,
@@ -580,10 +587,11 @@ pub(crate) struct Config {
 impl Config {
     /// The smallest tier whose size is at least `n`, or `None` above the
     /// largest tier. Tiers are few (≤ 16) and sorted; a linear scan beats a
-    /// binary search at this size.
+    /// binary search at this size. The padding never matches a request of
+    /// at least one byte, and a request of 0 matches the first tier.
     #[inline]
     pub(crate) fn tier_for_request(&self, n: usize) -> Option<usize> {
-        self.sizes.iter().position(|&size| size >= n)
+        self.request_sizes.iter().position(|&size| size >= n)
     }
 
     /// Buffers moved at once between a thread cache and the global depot of
