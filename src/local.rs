@@ -2,7 +2,7 @@
 //! buffers (`magazine.rs`) in front of the global depots.
 //!
 //! ```text
-//!  thread ──► CACHES: [Option<Slot>; by engine index]
+//!  thread ──► CACHES: [Slot; by engine index]   (vacant slots: stamp 0, no engine)
 //!               └─ Slot { engine, stamp, seen epochs, credit, magazines[tier], counters }
 //! ```
 //!
@@ -56,7 +56,7 @@ thread_local! {
 /// This thread's caches: a slot per engine index it has used.
 struct Caches {
     /// Emptied by [`ExitFlush`]; never dropped, so it needs no destructor.
-    slots: RefCell<ManuallyDrop<Vec<Option<Slot>>>>,
+    slots: RefCell<ManuallyDrop<Vec<Slot>>>,
     /// Set once [`ExitFlush`] ran: no slot is registered after that.
     exited: Cell<bool>,
 }
@@ -70,13 +70,14 @@ impl Drop for ExitFlush {
         caches.exited.set(true);
         let Ok(mut slots) = caches.slots.try_borrow_mut() else { return };
         let slots = core::mem::take(&mut **slots);
-        for slot in slots.into_iter().flatten() {
+        for slot in slots {
             slot.retire();
         }
     }
 }
 
-/// One thread's cache for one pool.
+/// One thread's cache for one pool, or a vacancy ([`Slot::vacant`]) at an
+/// index no live pool of this thread's uses.
 pub(crate) struct Slot {
     /// For flushing at thread exit, and for noticing that the pool is gone.
     /// Its address is the slot's identity: the engine's allocation outlives
@@ -84,7 +85,8 @@ pub(crate) struct Slot {
     engine: Weak<Engine>,
     /// The engine's stamp when this cache last caught up, which the fast
     /// paths compare with the engine's current one; 0, which is never a
-    /// stamp, for a pool all of whose operations take the slow paths.
+    /// stamp, for a pool all of whose operations take the slow paths, and
+    /// for a vacancy. So the fast paths need no other test.
     stamp: u64,
     /// The engine's `epochs` when this cache last caught up. A newer trim
     /// generation means "release everything"; a newer decay epoch means
@@ -98,15 +100,17 @@ pub(crate) struct Slot {
     /// One magazine per tier.
     mags: Box<[Magazine]>,
     /// This thread's counters for the pool; only this thread writes them.
-    stats: Arc<ThreadStats>,
+    /// `None` only in a vacancy.
+    stats: Option<Arc<ThreadStats>>,
 }
 
 // === the fast paths ===
 
 /// This thread's registry.
 ///
-/// One of the crate's three uses of `unsafe` (the others: the `BufMut`
-/// impls and the chain's in-place copy), measured to matter.
+/// One of the crate's four uses of `unsafe` (the others: the `BufMut`
+/// impls, the chain's in-place copy and the guard's fields), measured to
+/// matter.
 /// `CACHES.with(|caches| ...)` around the fast path makes a function too big
 /// for LLVM to inline `LocalKey::with` into the caller, so every get and
 /// return paid a call, a prologue and an indirect call to the thread-local
@@ -134,7 +138,7 @@ fn caches() -> &'static Caches {
 fn on_ready_slot<T, R>(engine: &Engine, value: T, f: impl FnOnce(&mut Slot, T) -> Result<R, T>) -> Result<R, T> {
     let Ok(mut slots) = caches().slots.try_borrow_mut() else { return Err(value) };
     match slots.get_mut(engine.index()) {
-        Some(Some(slot)) if slot.stamp == engine.stamp() => f(slot, value),
+        Some(slot) if slot.stamp == engine.stamp() => f(slot, value),
         _ => Err(value),
     }
 }
@@ -229,7 +233,7 @@ pub(crate) fn miss(engine: &Engine, origin: Origin, size: usize, fallible: bool)
 
 /// Counts `event` for `origin` on the calling thread's counters.
 pub(crate) fn count(engine: &Engine, origin: Origin, event: Event) {
-    if with_slot(engine, |slot| slot.stats.row(origin).bump(event, 1)).is_none() {
+    if with_slot(engine, |slot| slot.stats().map(|stats| stats.row(origin).bump(event, 1))).flatten().is_none() {
         engine.count_shared(origin, event, 1);
     }
 }
@@ -257,10 +261,10 @@ pub(crate) fn with_slot<R>(engine: &Engine, f: impl FnOnce(&mut Slot) -> R) -> O
     }
     let mut slots = caches.slots.try_borrow_mut().ok()?;
     let index = engine.index();
-    if !matches!(slots.get(index), Some(Some(slot)) if slot.is_for(engine)) {
+    if !slots.get(index).is_some_and(|slot| slot.is_for(engine)) {
         register(&mut slots, engine)?;
     }
-    let slot = slots[index].as_mut()?;
+    let slot = &mut slots[index];
     slot.sync(engine);
     Some(f(slot))
 }
@@ -269,10 +273,10 @@ pub(crate) fn with_slot<R>(engine: &Engine, f: impl FnOnce(&mut Slot) -> R) -> O
 /// any other slot whose pool is gone, so that a thread outliving many pools
 /// keeps none of their buffers.
 #[cold]
-fn register(slots: &mut Vec<Option<Slot>>, engine: &Engine) -> Option<()> {
+fn register(slots: &mut Vec<Slot>, engine: &Engine) -> Option<()> {
     for old in slots.iter_mut() {
-        if old.as_ref().is_some_and(|s| s.engine.strong_count() == 0) {
-            old.take()?.retire();
+        if old.stats.is_some() && old.engine.strong_count() == 0 {
+            core::mem::replace(old, Slot::vacant()).retire();
         }
     }
     let weak = engine.weak();
@@ -287,21 +291,47 @@ fn register(slots: &mut Vec<Option<Slot>>, engine: &Engine) -> Option<()> {
         .collect();
     let index = engine.index();
     if slots.len() <= index {
-        slots.resize_with(index + 1, || None);
+        slots.resize_with(index + 1, Slot::vacant);
     }
     // No stamp yet: `with_slot` syncs the new slot before its first use,
     // which keeps one.
-    let slot =
-        Slot { engine: weak, stamp: 0, seen: engine.now().1, credit: Credit::default(), transfers: 0, mags, stats };
-    if let Some(old) = slots[index].replace(slot) {
-        old.retire();
-    }
+    let slot = Slot {
+        engine: weak,
+        stamp: 0,
+        seen: engine.now().1,
+        credit: Credit::default(),
+        transfers: 0,
+        mags,
+        stats: Some(stats),
+    };
+    core::mem::replace(&mut slots[index], slot).retire();
     Some(())
 }
 
 // === impl Slot ===
 
 impl Slot {
+    /// A place holder at an index no live pool of this thread's uses: no
+    /// engine (so `is_for` matches none), stamp 0 (so the fast paths pass
+    /// it by), no magazines; it allocates nothing, and retiring it does
+    /// nothing.
+    fn vacant() -> Self {
+        Slot {
+            engine: Weak::new(),
+            stamp: 0,
+            seen: Epochs(0),
+            credit: Credit::default(),
+            transfers: 0,
+            mags: Box::default(),
+            stats: None,
+        }
+    }
+
+    /// This thread's counters for the pool; `None` in a vacancy.
+    fn stats(&self) -> Option<&ThreadStats> {
+        self.stats.as_deref()
+    }
+
     /// A cache hit of a standard buffer, or `None`.
     #[inline]
     fn pop_fast(&mut self, engine: &Engine, tier: usize) -> Option<Pooled> {
@@ -494,9 +524,12 @@ impl Via<'_> {
     /// Counts `n` events of `origin`'s row.
     pub(crate) fn count(&self, engine: &Engine, origin: Origin, event: Event, n: u64) {
         match self {
-            Via::Cache(slot) => {
-                slot.stats.row(origin).bump(event, n);
-            }
+            Via::Cache(slot) => match slot.stats() {
+                Some(stats) => {
+                    stats.row(origin).bump(event, n);
+                }
+                None => engine.count_shared(origin, event, n),
+            },
             Via::Shared => engine.count_shared(origin, event, n),
         }
     }
