@@ -264,6 +264,13 @@ impl BufPool {
         }
     }
 
+    /// References to the engine: the pool's, plus one per `get_owned` guard
+    /// or chain alive.
+    #[cfg(test)]
+    pub(crate) fn engine_refs(&self) -> usize {
+        Arc::strong_count(&self.engine)
+    }
+
     /// The one get path behind `get`, `try_get`, `get_owned` and
     /// `try_get_owned`, which differ only in `pool` and `fallible` (a miss
     /// then allocates fallibly).
