@@ -357,12 +357,28 @@ fn a_chain_holds_its_chunks_and_gives_them_back() {
     assert!(held_since(base) <= 8192, "and trim gives it all back: {}", held_since(base));
 }
 
+/// A thread outlives a pool that it cached buffers for: the slot keeps only
+/// a `Weak`, so the buffers stay on this thread until it next registers
+/// with a pool, which retires every slot whose pool is gone (`local.rs`,
+/// `register`), or until it exits.
+fn a_dropped_pools_thread_cache_is_freed_when_the_thread_next_registers() {
+    let survivor = BufPool::new(); // not used on this thread yet
+    let gone = BufPool::new();
+    let held: Vec<_> = (0..8).map(|_| gone.get(65536)).collect();
+    drop(held); // 8 × 64 KiB in this thread's cache for `gone`
+    drop(gone);
+    let before = counting::live();
+    drop(survivor.get(4096)); // registers: a slot, its counters, one 4 KiB buffer
+    let freed = before as isize - counting::live() as isize;
+    assert!(freed >= (8 << 16) - (32 << 10), "registering freed {freed} bytes of a dropped pool's 512 KiB cache");
+}
+
 fn main() {
     if cfg!(miri) {
         println!("tests/heap.rs: skipped under Miri (a 16 MiB arena and megabyte writes)");
         return;
     }
-    let tests: [(&str, fn()); 9] = [
+    let tests: [(&str, fn()); 10] = [
         (
             "a_grown_buffer_behind_a_split_off_view_is_not_retained",
             a_grown_buffer_behind_a_split_off_view_is_not_retained,
@@ -384,6 +400,10 @@ fn main() {
         ("building_preallocates_what_the_docs_say", building_preallocates_what_the_docs_say),
         ("put_keeps_what_it_pools_and_frees_what_it_discards", put_keeps_what_it_pools_and_frees_what_it_discards),
         ("a_chain_holds_its_chunks_and_gives_them_back", a_chain_holds_its_chunks_and_gives_them_back),
+        (
+            "a_dropped_pools_thread_cache_is_freed_when_the_thread_next_registers",
+            a_dropped_pools_thread_cache_is_freed_when_the_thread_next_registers,
+        ),
     ];
     let filter = std::env::args().skip(1).find(|a| !a.starts_with('-'));
     let mut ran = 0;
