@@ -18,6 +18,11 @@
 //! `bare_held64` and `lockfree_object_pool_held64` do the same, and
 //! `tierpool_held64_tc32` on a pool with the previous default thread
 //! caches, (64, 32, 2), whose 64 KiB cache holds half the working set.
+//! `tierpool_swing` swings a thread cache across its full mark: with one
+//! buffer short of a full cache and two out, each iteration drops the two
+//! (written through `BufMut`) and gets two again, so per iteration 2 gets
+//! and 2 returns; a policy that spills the whole magazine then moves it out
+//! and back every iteration, the half-flush rule once.
 //! `tierpool_tracked` and `tierpool_chaos` are `tierpool_bufmut` on a pool
 //! with `track_callers(true)` or `chaos(1)`: what the test modes cost.
 
@@ -109,6 +114,19 @@ fn main() {
         "tierpool_held64_tc32" => {
             let pool = tierpool::BufPool::builder().thread_cache(&[64, 32, 2]).build().expect("valid settings");
             held64(iters, || pool.get(black_box(size)));
+        }
+        "tierpool_swing" => {
+            let cap = tierpool::default_thread_cache(size);
+            let mut out: Vec<_> = (0..=cap).map(|_| pool.get(size)).collect();
+            out.truncate(2); // cap - 1 back in the cache, 2 out
+            for _ in 0..iters {
+                out.clear();
+                for _ in 0..2 {
+                    let mut buf = pool.get(black_box(size));
+                    opaque_bufmut(&mut buf);
+                    out.push(buf);
+                }
+            }
         }
         "bare_held64" => held64(iters, || Bare::get(black_box(size))),
         "lockfree_object_pool_held64" => {
