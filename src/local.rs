@@ -233,7 +233,7 @@ pub(crate) fn miss(engine: &Engine, origin: Origin, size: usize, fallible: bool)
 
 /// Counts `event` for `origin` on the calling thread's counters.
 pub(crate) fn count(engine: &Engine, origin: Origin, event: Event) {
-    if with_slot(engine, |slot| slot.stats().map(|stats| stats.row(origin).bump(event, 1))).flatten().is_none() {
+    if with_slot(engine, |slot| Via::Cache(slot).count(engine, origin, event, 1)).is_none() {
         engine.count_shared(origin, event, 1);
     }
 }
@@ -325,11 +325,6 @@ impl Slot {
             mags: Box::default(),
             stats: None,
         }
-    }
-
-    /// This thread's counters for the pool; `None` in a vacancy.
-    fn stats(&self) -> Option<&ThreadStats> {
-        self.stats.as_deref()
     }
 
     /// A cache hit of a standard buffer, or `None`.
@@ -524,7 +519,9 @@ impl Via<'_> {
     /// Counts `n` events of `origin`'s row.
     pub(crate) fn count(&self, engine: &Engine, origin: Origin, event: Event, n: u64) {
         match self {
-            Via::Cache(slot) => match slot.stats() {
+            // `with_slot` hands out registered slots only; a vacancy, which
+            // has no counters, would count in the shared block.
+            Via::Cache(slot) => match slot.stats.as_deref() {
                 Some(stats) => {
                     stats.row(origin).bump(event, n);
                 }
