@@ -64,8 +64,9 @@ pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(30);
 /// queue. Caches are sized by bytes, not count (Bonwick's magazines): a thread
 /// keeps many small buffers but few large ones. 8 MiB keeps a working set
 /// of 64 × 64 KiB buffers per thread off the global level, and lets a
-/// producer → consumer pipeline of 1 MiB buffers cross it in batches of 4
-/// instead of one at a time (docs/tuning.md has the measurements behind it).
+/// producer → consumer pipeline of 1 MiB buffers cross it in batches of 8
+/// (a consumer's whole cache) instead of one at a time (docs/tuning.md has
+/// the measurements behind it).
 const THREAD_CACHE_BYTES: usize = 8 << 20;
 /// Bounds on the default per-thread cache count of one tier. The lower bound
 /// of 2 keeps a get/drop loop, and a get-get-drop-drop pair, on the cache even
@@ -82,7 +83,7 @@ const THREAD_CACHE_MAX: usize = 64;
 /// re-allocated 6-7 of them; 8 MiB missed on 0.86 of gets.
 const GLOBAL_QUEUE_BYTES: usize = 128 << 20;
 /// Bounds on the default global-queue count of one tier. The lower bound lets
-/// a few thread caches spill half a magazine each before anything is dropped.
+/// a few thread caches spill a batch each before anything is dropped.
 const GLOBAL_QUEUE_MIN: usize = 8;
 const GLOBAL_QUEUE_MAX: usize = 4096;
 
@@ -595,9 +596,16 @@ impl Config {
     }
 
     /// Buffers moved at once between a thread cache and the global depot of
-    /// `tier`: half a magazine, at least one.
+    /// `tier`: half a magazine, at least one. A magazine that gave nothing
+    /// out since its last move spills all of itself ([`Self::most_moved`]).
     pub(crate) fn batch(&self, tier: usize) -> usize {
         self.thread_cache[tier].div_ceil(2).max(1)
+    }
+
+    /// The most buffers one move between a thread cache and the global depot
+    /// of `tier` carries: a whole magazine, at least one.
+    pub(crate) fn most_moved(&self, tier: usize) -> usize {
+        self.thread_cache[tier].max(1)
     }
 
     /// The tier a buffer of real capacity `capacity` belongs to: the largest

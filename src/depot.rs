@@ -2,7 +2,8 @@
 //! threads.
 //!
 //! Thread caches reach this level only in batches: a spill moves the colder
-//! half of a full magazine, a refill brings back one batch. As in Bonwick and
+//! half of a full magazine (all of one that gave nothing out, see
+//! `magazine.rs`), a refill brings back one batch. As in Bonwick and
 //! Adams' magazine depot, a batch crosses as **one unit**: the buffers travel
 //! in a `Vec` that is pushed onto, or popped from, a
 //! `crossbeam_queue::ArrayQueue` with a single compare-and-swap, instead of
@@ -67,13 +68,14 @@ struct Batch {
 
 impl Depot {
     /// A depot for at most `limit` buffers (at least 1) of a tier of `size`
-    /// bytes, moved in batches of up to `batch`.
+    /// bytes, moved in batches of up to `batch`. It keeps enough spare
+    /// vectors for batches of half that, the usual spill.
     pub(crate) fn new(limit: usize, batch: usize, size: usize) -> Self {
         let limit = limit.max(1);
         let batch = batch.clamp(1, limit);
         Self {
             full: ArrayQueue::new(limit),
-            spare: ArrayQueue::new(limit.div_ceil(batch)),
+            spare: ArrayQueue::new(limit.div_ceil(batch.div_ceil(2))),
             batch,
             size,
             limit,

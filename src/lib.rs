@@ -53,7 +53,8 @@
 //!    - capacity above every ceiling;
 //!    - capacity below the smallest tier.
 //!
-//! A return that finds the thread cache full spills half of it to the
+//! A return that finds the thread cache full spills half of it (all of it,
+//! if it gave nothing out since its last spill or refill) to the
 //! global queue; a full global queue drops the buffer and counts it.
 //! A panic while a buffer is checked out returns it on unwind, cleared.
 //!
@@ -94,8 +95,9 @@
 //! Each thread keeps, per pool and per tier, a small stack of buffers (a
 //! *magazine*). Caches are sized by bytes: 64 × 4 KiB, 64 × 64 KiB and
 //! 8 × 1 MiB by default. A get or return that hits the cache uses no lock, no
-//! shared atomic and no reference count. Only batches of half a magazine
-//! move to and from the bounded global depot of the tier, each batch as one
+//! shared atomic and no reference count. Only batches move to and from the
+//! bounded global depot of the tier: half a magazine, or a whole one from a
+//! thread that only returns (the consumer of a hand-off), each batch as one
 //! unit (one compare-and-swap), as in Bonwick's magazine depot.
 //!
 //! Guards from [`BufPool::get_owned`], [`global`] and [`get`] are `'static`

@@ -10,10 +10,14 @@
 //!
 //! Batches cross to the global level: a full magazine spills its colder half
 //! (the bottom of the stacks), an empty one refills one batch. DPDK's mempool
-//! cache moved to the same half-flush policy to cut its miss rate.
+//! cache moved to the same half-flush policy to cut its miss rate. A full
+//! magazine that gave nothing out since its last spill or refill, the
+//! consumer's side of a hand-off, spills all of itself as one batch instead:
+//! it keeps nothing that a get would use, and a pipeline's buffers cross
+//! the global level half as often (docs/benchmarks.md, *Hand-off*).
 
 use crate::buffer::{self, Pooled};
-use crate::stats::TierCells;
+use crate::stats::{Event, TierCells};
 use crate::sync::Arc;
 
 /// One tier's cache in one thread.
@@ -39,9 +43,13 @@ pub(crate) struct Magazine {
     extra: usize,
     low_standard: usize,
     low_odd: usize,
-    /// Buffers moved per spill or refill.
+    /// Buffers moved per spill of a magazine that also gives out (half).
     batch: usize,
-    /// This thread's counters for this tier.
+    /// The pops `cells` had counted at the last spill or refill: the same
+    /// count at a spill means nothing was given out since.
+    pops_seen: u64,
+    /// This thread's counters for this tier; its owner (`local.rs`) counts
+    /// the pops in them.
     pub(crate) cells: Arc<TierCells>,
 }
 
@@ -68,6 +76,7 @@ impl Magazine {
             low_standard: 0,
             low_odd: 0,
             batch: batch.clamp(1, cap.max(1)),
+            pops_seen: 0,
             cells,
         }
     }
@@ -145,16 +154,28 @@ impl Magazine {
         extra
     }
 
-    /// Moves the colder half into `batch` for the global level: the bottom
-    /// of the standard stack first, then of the odd one. The hot half stays.
-    /// The pointers move as blocks; no buffer is read.
-    pub(crate) fn spill_into(&mut self, batch: &mut Vec<Pooled>) -> Moved {
-        let n = self.batch.min(self.standard.len());
-        let k = (self.batch - n).min(self.odd.len());
+    /// Moves buffers into `out` for the global level, the bottom of the
+    /// standard stack first, then of the odd one: the colder half (`batch`)
+    /// if the magazine gave buffers out since its last spill or refill, so
+    /// the hot half stays for the gets that follow; otherwise all of them,
+    /// as one batch. The pointers move as blocks; no buffer is read.
+    pub(crate) fn spill_into(&mut self, out: &mut Vec<Pooled>) -> Moved {
+        let most = if self.gave_out_since_transfer() { self.batch } else { self.cap };
+        let n = most.min(self.standard.len());
+        let k = (most - n).min(self.odd.len());
         let moved = self.account_bottom(n, k);
-        batch.extend(self.standard.drain(..n));
-        batch.extend(self.odd.drain(..k));
+        out.extend(self.standard.drain(..n));
+        out.extend(self.odd.drain(..k));
         moved
+    }
+
+    /// Whether the pops counted in `cells` moved since the last spill or
+    /// refill; starts the next interval.
+    fn gave_out_since_transfer(&mut self) -> bool {
+        let pops = self.cells.get(Event::FastPop).wrapping_add(self.cells.get(Event::SlowPop));
+        let gave = pops != self.pops_seen;
+        self.pops_seen = pops;
+        gave
     }
 
     /// Takes in one batch from the global level, which must fit, whose
@@ -162,6 +183,7 @@ impl Magazine {
     /// in. A batch of standard buffers (`extra == 0`) moves as a block.
     pub(crate) fn refill(&mut self, batch: std::vec::Drain<'_, Pooled>, extra: usize) -> Moved {
         debug_assert!(self.standard.len() + self.odd.len() + batch.len() <= self.cap);
+        self.gave_out_since_transfer();
         if extra == 0 {
             let buffers = batch.len();
             self.standard.extend(batch);
@@ -258,6 +280,11 @@ mod tests {
         assert!(m.push_standard(buf(100)).is_ok(), "the odd one's room is back");
     }
 
+    /// What the owner counts when it pops (`local.rs`).
+    fn counted_pop(m: &Magazine) {
+        m.cells.bump(Event::FastPop, 1);
+    }
+
     #[test]
     fn a_spill_takes_the_coldest_batch_and_keeps_the_hot_half() {
         let mut m = magazine(4);
@@ -266,6 +293,7 @@ mod tests {
         for b in bufs {
             m.push_standard(b).unwrap();
         }
+        counted_pop(&m); // it gave a buffer out since its last move
         let mut out = Vec::new();
         let moved = m.spill_into(&mut out);
         let out: Vec<_> = out.iter().map(|b| b.as_ptr()).collect();
@@ -280,10 +308,32 @@ mod tests {
         m.push(buf(100));
         m.push(buf(130));
         m.push(buf(120));
+        counted_pop(&m);
         let mut out = Vec::new();
         assert_eq!(m.spill_into(&mut out), Moved { buffers: 2, bytes: 230, extra: 30 });
         assert_eq!(out.iter().map(|b| b.capacity()).collect::<Vec<_>>(), [100, 130], "standard first");
         assert_eq!((m.len(), m.extra), (1, 20));
+    }
+
+    #[test]
+    fn a_magazine_that_gave_nothing_out_since_its_last_move_spills_all_of_itself() {
+        let mut m = magazine(4);
+        for _ in 0..4 {
+            m.push(buf(100));
+        }
+        let mut out = Vec::new();
+        assert_eq!(m.spill_into(&mut out).buffers, 4, "a consumer's cache: all of it, as one batch");
+        assert_eq!(m.len(), 0);
+        // Refilled, then given out from: the next spill keeps the hot half.
+        m.refill(out.drain(..), 0);
+        counted_pop(&m);
+        assert_eq!(m.spill_into(&mut out).buffers, 2);
+        // Nothing given out since that spill: all of it again.
+        m.push(buf(100));
+        assert_eq!(m.spill_into(&mut out).buffers, 3);
+        // A refill starts the interval too.
+        m.refill(out.drain(..3), 0);
+        assert_eq!(m.spill_into(&mut out).buffers, 3, "given nothing out since its refill");
     }
 
     #[test]

@@ -231,6 +231,7 @@ fn grown_buffers_crossing_the_global_queue_are_counted_at_their_real_capacity() 
         let heap = held_since(base) - out;
         // Spills keep their batch vectors, 8 bytes per buffer at most.
         let slack = 8 * 8 + 1024;
+        eprintln!("DBG {when}: heap {heap} retained {}", stats.retained_bytes());
         let retained = stats.retained_bytes() as isize;
         assert!(
             (retained + boxes..=retained + boxes + slack).contains(&heap),
@@ -249,7 +250,10 @@ fn grown_buffers_crossing_the_global_queue_are_counted_at_their_real_capacity() 
     assert_eq!((stats.tiers[0].retained_buffers, stats.tiers[0].retained_bytes), (8, 8 * 8192));
     let again: Vec<_> = (0..8).map(|_| pool.get(4096)).collect();
     assert!(again.iter().all(|g| g.capacity() == 8192), "the grown buffers came back");
-    assert_eq!(pool.stats().tiers[0].global_hits, 6, "6 of them by refill");
+    // The cache of 2 spilled whole (it gave nothing out in between), so 6
+    // came back in 3 refills of 2; a refill's first buffer is a global hit.
+    let t = pool.stats().tiers.swap_remove(0); // not a borrow: no `Stats` stays live for the heap checks
+    assert_eq!((t.cache_hits, t.global_hits, t.misses), (5, 3, 9), "6 of them by refill, no new miss");
     let guards = (again.capacity() * std::mem::size_of::<tierpool::PooledBuf<'_>>()) as isize;
     check("with all 8 out again", 8 * (8192 + boxed) + guards);
     drop(again);

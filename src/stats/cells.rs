@@ -99,6 +99,11 @@ impl TierCells {
         new
     }
 
+    /// The count of `event` so far.
+    pub(crate) fn get(&self, event: Event) -> u64 {
+        self.events[event as usize].load(Relaxed)
+    }
+
     /// Counts `n` events from any thread (the shared block).
     pub(crate) fn add(&self, event: Event, n: u64) {
         if n > 0 {

@@ -76,6 +76,39 @@ fn producer_consumer_hand_off_reuses_buffers_without_allocating_in_steady_state(
 }
 
 #[test]
+fn a_one_way_hand_off_crosses_the_global_queue_a_whole_cache_at_a_time() {
+    // Producer and consumer take turns (the channel carries rounds of 64),
+    // so the counts are exact. The consumer's cache of 8 only takes buffers
+    // in, so it spills all 8 as one batch; the producer refills 8 at a time,
+    // and one get in 8 reaches the global queue (one in 4 with half spills).
+    let pool = Arc::new(BufPool::builder().tiers(&[4096]).thread_cache(&[8]).build().unwrap());
+    let (tx, rx) = mpsc::sync_channel::<Vec<PooledBuf<'static>>>(0);
+    let (done_tx, done_rx) = mpsc::sync_channel::<()>(0);
+    let consumer = std::thread::spawn(move || {
+        for round in rx {
+            drop(round);
+            done_tx.send(()).unwrap();
+        }
+    });
+    let round = || {
+        tx.send((0..64).map(|_| pool.get_owned(4096)).collect()).unwrap();
+        done_rx.recv().unwrap();
+    };
+    round(); // all misses; the consumer's cache spills 7 batches of 8 and keeps 8
+    round(); // 7 refills, 8 misses; 8 spills
+    let before = pool.stats().tiers[0].clone();
+    round();
+    round();
+    let t = &pool.stats().tiers[0];
+    assert_eq!(t.misses, before.misses, "steady state");
+    assert_eq!(t.global_hits - before.global_hits, 2 * 8, "8 refills of 8 a round");
+    assert_eq!(t.cache_hits - before.cache_hits, 2 * 56);
+    assert_eq!(t.discards.total(), 0);
+    drop(tx);
+    consumer.join().unwrap();
+}
+
+#[test]
 fn exited_threads_strand_nothing() {
     let pool = Arc::new(pool());
     let threads: Vec<_> = (0..16)
