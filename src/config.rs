@@ -568,8 +568,8 @@ fn per_tier(setting: &'static str, values: Vec<usize>, tiers: usize) -> Result<V
 #[derive(Debug, Clone)]
 pub(crate) struct Config {
     /// `sizes`, padded with zeros to `MAX_TIERS` entries, for
-    /// [`Config::tier_for_request`]: a fixed array in the engine, so the
-    /// lookup loads no pointer and checks no length.
+    /// [`Config::tier_for_request`] and [`Config::size`]: a fixed array in
+    /// the engine, so a lookup loads no pointer and checks no length.
     request_sizes: [usize; MAX_TIERS],
     pub(crate) sizes: Vec<usize>,
     pub(crate) ceilings: Vec<usize>,
@@ -593,6 +593,14 @@ impl Config {
     #[inline]
     pub(crate) fn tier_for_request(&self, n: usize) -> Option<usize> {
         self.request_sizes.iter().position(|&size| size >= n)
+    }
+
+    /// `sizes[tier]`, from the fixed array: a caller that knows `tier <
+    /// MAX_TIERS` (a plain tier origin) pays one load, no bounds check.
+    #[inline]
+    pub(crate) fn size(&self, tier: usize) -> usize {
+        debug_assert!(tier < self.sizes.len());
+        self.request_sizes[tier]
     }
 
     /// Buffers moved at once between a thread cache and the global depot of

@@ -61,21 +61,34 @@ fn give_back_checked(engine: &Engine, origin: Origin, buf: Pooled) {
     }
 }
 
-/// Normalises a returned buffer, then pools it or discards it.
-#[inline]
+/// Normalises a returned buffer, then pools it or discards it. Most checked
+/// returns come back standard, in the tier they left: for those [`admit`]
+/// is inlined with its decision already known.
+#[inline(always)]
 fn check_and_admit(engine: &Engine, from: usize, mut buf: Pooled) {
     let config = engine.config();
-    // Most checked returns come back in the tier they left, standard.
-    let (tier, standard) = match normalise(&mut buf) {
-        Ok(capacity) if capacity == config.sizes[from] => (from, true),
-        Ok(capacity) => match tier_of(config, capacity) {
-            Ok(tier) => (tier, capacity == config.sizes[tier]),
-            Err(reason) => return discard(engine, from, buf, reason),
-        },
-        Err(reason) => return discard(engine, from, buf, reason),
-    };
-    scrub(config, &mut buf);
-    admit(engine, Entry::Return { from }, tier, buf, standard);
+    match normalise(&mut buf) {
+        Ok(capacity) if capacity == config.size(from) => {
+            scrub(config, &mut buf);
+            admit(engine, Entry::Return { from }, from, buf, true);
+        }
+        Ok(capacity) => admit_retiered(engine, from, buf, capacity),
+        Err(reason) => discard(engine, from, buf, reason),
+    }
+}
+
+/// A checked return that is not standard in the tier it left: pooled in the
+/// tier of its real allocation, or discarded.
+#[cold]
+fn admit_retiered(engine: &Engine, from: usize, mut buf: Pooled, capacity: usize) {
+    let config = engine.config();
+    match tier_of(config, capacity) {
+        Ok(tier) => {
+            scrub(config, &mut buf);
+            admit(engine, Entry::Return { from }, tier, buf, capacity == config.sizes[tier]);
+        }
+        Err(reason) => discard(engine, from, buf, reason),
+    }
 }
 
 /// Drops a returned buffer that cannot be pooled, and counts why.
