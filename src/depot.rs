@@ -68,14 +68,14 @@ struct Batch {
 
 impl Depot {
     /// A depot for at most `limit` buffers (at least 1) of a tier of `size`
-    /// bytes, moved in batches of up to `batch`. It keeps enough spare
-    /// vectors for batches of half that, the usual spill.
-    pub(crate) fn new(limit: usize, batch: usize, size: usize) -> Self {
+    /// bytes, moved in batches of up to `batch`, most of them of `usual`
+    /// (at most `batch`): it keeps spare vectors for a full depot of those.
+    pub(crate) fn new(limit: usize, usual: usize, batch: usize, size: usize) -> Self {
         let limit = limit.max(1);
         let batch = batch.clamp(1, limit);
         Self {
             full: ArrayQueue::new(limit),
-            spare: ArrayQueue::new(limit.div_ceil(batch.div_ceil(2))),
+            spare: ArrayQueue::new(limit.div_ceil(usual.clamp(1, batch))),
             batch,
             size,
             limit,
@@ -298,7 +298,7 @@ mod tests {
 
     #[test]
     fn batches_keep_order_count_and_limit() {
-        let depot = Depot::new(5, 2, 16);
+        let depot = Depot::new(5, 2, 2, 16);
         let (dropped, bytes) = depot.push_batch((0..3).map(|_| new_pooled(16)));
         assert_eq!((dropped, bytes), (0, 0));
         assert_eq!(depot.level(), (3, 48));
@@ -318,7 +318,7 @@ mod tests {
 
     #[test]
     fn drop_head_splits_a_batch_and_keeps_the_rest() {
-        let depot = Depot::new(8, 4, 10);
+        let depot = Depot::new(8, 4, 4, 10);
         depot.push_batch((0..4).map(|_| new_pooled(10)));
         assert_eq!(depot.drop_head(3), (3, 30));
         assert_eq!(depot.level(), (1, 10));
@@ -327,7 +327,7 @@ mod tests {
 
     #[test]
     fn a_spill_carries_its_extra_bytes_so_no_capacity_is_read_on_the_way() {
-        let depot = Depot::new(3, 2, 16);
+        let depot = Depot::new(3, 2, 2, 16);
         let spill = |bufs: &[usize], extra| {
             let mut batch = depot.batch_vec();
             batch.extend(bufs.iter().map(|&c| new_pooled(c)));
@@ -355,7 +355,7 @@ mod tests {
 
     #[test]
     fn spills_reuse_batch_vectors() {
-        let depot = Depot::new(4, 2, 8);
+        let depot = Depot::new(4, 2, 2, 8);
         depot.push_batch((0..2).map(|_| new_pooled(8)));
         let into: Vec<Pooled> = depot.pop_batch(|b, _| b.collect()).unwrap();
         assert_eq!(depot.spare.len(), 1, "the emptied batch vector is kept");

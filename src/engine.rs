@@ -91,7 +91,7 @@ impl Drop for Engine {
 impl Engine {
     pub(crate) fn new(config: Config) -> Arc<Self> {
         let depots = (config.global_queue.iter().enumerate())
-            .map(|(t, &c)| Depot::new(c, config.most_moved(t), config.sizes[t]))
+            .map(|(t, &c)| Depot::new(c, config.batch(t), config.most_moved(t), config.sizes[t]))
             .collect();
         let tiers = config.tiers();
         let debug = Debug::new(config.track_callers, config.chaos);

@@ -26,7 +26,7 @@ fn bufs(n: usize, capacity: usize) -> Vec<Pooled> {
 #[test]
 fn loom_depot_spills_race_with_the_limit() {
     loom::model(|| {
-        let depot = Arc::new(Depot::new(3, 2, 8));
+        let depot = Arc::new(Depot::new(3, 2, 2, 8));
         let other = {
             let depot = Arc::clone(&depot);
             thread::spawn(move || depot.push_batch(bufs(2, 8).into_iter()).0)
@@ -45,7 +45,7 @@ fn loom_depot_spills_race_with_the_limit() {
 #[test]
 fn loom_depot_spill_races_with_a_refill() {
     loom::model(|| {
-        let depot = Arc::new(Depot::new(4, 2, 8));
+        let depot = Arc::new(Depot::new(4, 2, 2, 8));
         depot.push_batch(bufs(2, 8).into_iter());
         let taker = {
             let depot = Arc::clone(&depot);

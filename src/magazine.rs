@@ -160,7 +160,9 @@ impl Magazine {
     /// the hot half stays for the gets that follow; otherwise all of them,
     /// as one batch. The pointers move as blocks; no buffer is read.
     pub(crate) fn spill_into(&mut self, out: &mut Vec<Pooled>) -> Moved {
-        let most = if self.gave_out_since_transfer() { self.batch } else { self.cap };
+        let pops = self.pops();
+        let most = if pops != self.pops_seen { self.batch } else { self.cap };
+        self.pops_seen = pops;
         let n = most.min(self.standard.len());
         let k = (most - n).min(self.odd.len());
         let moved = self.account_bottom(n, k);
@@ -169,13 +171,9 @@ impl Magazine {
         moved
     }
 
-    /// Whether the pops counted in `cells` moved since the last spill or
-    /// refill; starts the next interval.
-    fn gave_out_since_transfer(&mut self) -> bool {
-        let pops = self.cells.get(Event::FastPop).wrapping_add(self.cells.get(Event::SlowPop));
-        let gave = pops != self.pops_seen;
-        self.pops_seen = pops;
-        gave
+    /// The pops its owner has counted in `cells` so far.
+    fn pops(&self) -> u64 {
+        self.cells.get(Event::FastPop).wrapping_add(self.cells.get(Event::SlowPop))
     }
 
     /// Takes in one batch from the global level, which must fit, whose
@@ -183,7 +181,7 @@ impl Magazine {
     /// in. A batch of standard buffers (`extra == 0`) moves as a block.
     pub(crate) fn refill(&mut self, batch: std::vec::Drain<'_, Pooled>, extra: usize) -> Moved {
         debug_assert!(self.standard.len() + self.odd.len() + batch.len() <= self.cap);
-        self.gave_out_since_transfer();
+        self.pops_seen = self.pops();
         if extra == 0 {
             let buffers = batch.len();
             self.standard.extend(batch);
@@ -331,9 +329,14 @@ mod tests {
         // Nothing given out since that spill: all of it again.
         m.push(buf(100));
         assert_eq!(m.spill_into(&mut out).buffers, 3);
-        // A refill starts the interval too.
+        // A refill starts the interval too: gave out until empty, refilled,
+        // then only took in.
+        m.push(buf(100));
+        m.pop_standard().unwrap();
+        counted_pop(&m);
         m.refill(out.drain(..3), 0);
-        assert_eq!(m.spill_into(&mut out).buffers, 3, "given nothing out since its refill");
+        m.push(buf(100));
+        assert_eq!(m.spill_into(&mut out).buffers, 4, "given nothing out since its refill");
     }
 
     #[test]

@@ -85,7 +85,7 @@ fn admit_retiered(engine: &Engine, from: usize, mut buf: Pooled, capacity: usize
     match tier_of(config, capacity) {
         Ok(tier) => {
             scrub(config, &mut buf);
-            admit(engine, Entry::Return { from }, tier, buf, capacity == config.sizes[tier]);
+            admit(engine, Entry::Return { from }, tier, buf, capacity == config.size(tier));
         }
         Err(reason) => discard(engine, from, buf, reason),
     }

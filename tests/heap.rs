@@ -231,7 +231,6 @@ fn grown_buffers_crossing_the_global_queue_are_counted_at_their_real_capacity() 
         let heap = held_since(base) - out;
         // Spills keep their batch vectors, 8 bytes per buffer at most.
         let slack = 8 * 8 + 1024;
-        eprintln!("DBG {when}: heap {heap} retained {}", stats.retained_bytes());
         let retained = stats.retained_bytes() as isize;
         assert!(
             (retained + boxes..=retained + boxes + slack).contains(&heap),
