@@ -99,7 +99,7 @@ std::thread_local! {
 
 impl<'a> PooledChain<'a> {
     pub(crate) fn new(pool: PoolRef<'a>, tier: usize, caller: &'static Location<'static>) -> Self {
-        let chunk_size = pool.engine().config().sizes[tier];
+        let chunk_size = pool.engine().config().size(tier);
         Self {
             full: VecDeque::new(),
             full_len: 0,

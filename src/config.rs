@@ -526,11 +526,11 @@ impl Builder {
             return Err(ConfigError::ZeroIdleTimeout);
         }
 
-        let mut request_sizes = [0; MAX_TIERS];
-        request_sizes[..tiers.len()].copy_from_slice(&tiers);
+        let mut sizes = [0; MAX_TIERS];
+        sizes[..tiers.len()].copy_from_slice(&tiers);
         Ok(Config {
-            request_sizes,
-            sizes: tiers,
+            sizes,
+            tiers: tiers.len(),
             ceilings,
             thread_cache,
             global_queue,
@@ -559,19 +559,21 @@ fn per_tier(setting: &'static str, values: Vec<usize>, tiers: usize) -> Result<V
 
 /// A validated configuration. Invariants, established once by
 /// [`Builder::build`]:
-/// - `sizes` is non-empty, strictly ascending, each in `1..=MAX_TIER_SIZE`,
-///   with at most `MAX_TIERS` entries;
-/// - every per-tier vector has `sizes.len()` entries;
+/// - `sizes()` is non-empty, strictly ascending, each in `1..=MAX_TIER_SIZE`,
+///   with at most `MAX_TIERS` entries, and the padding after it is 0;
+/// - every per-tier vector has `tiers` entries;
 /// - `ceilings[i] >= sizes[i]` and `global_queue[i] >= 1`;
 /// - `sizes.last() <= max_request <= isize::MAX`;
 /// - `max_retained_bytes >= sizes[0]`, and `idle_timeout` is not zero.
 #[derive(Debug, Clone)]
 pub(crate) struct Config {
-    /// `sizes`, padded with zeros to `MAX_TIERS` entries, for
-    /// [`Config::tier_for_request`] and [`Config::size`]: a fixed array in
-    /// the engine, so a lookup loads no pointer and checks no length.
-    request_sizes: [usize; MAX_TIERS],
-    pub(crate) sizes: Vec<usize>,
+    /// The tiers' sizes ([`Config::sizes`]), padded with zeros to
+    /// `MAX_TIERS` entries: a fixed array in the engine, so the hot paths'
+    /// lookups ([`Config::tier_for_request`], [`Config::size`]) load no
+    /// pointer and check no length.
+    sizes: [usize; MAX_TIERS],
+    /// How many tiers there are: the unpadded length of `sizes`.
+    tiers: usize,
     pub(crate) ceilings: Vec<usize>,
     pub(crate) thread_cache: Vec<usize>,
     pub(crate) global_queue: Vec<usize>,
@@ -592,15 +594,20 @@ impl Config {
     /// at least one byte, and a request of 0 matches the first tier.
     #[inline]
     pub(crate) fn tier_for_request(&self, n: usize) -> Option<usize> {
-        self.request_sizes.iter().position(|&size| size >= n)
+        self.sizes.iter().position(|&size| size >= n)
     }
 
-    /// `sizes[tier]`, from the fixed array: a caller that knows `tier <
-    /// MAX_TIERS` (a plain tier origin) pays one load, no bounds check.
+    /// The tiers' sizes, ascending.
+    pub(crate) fn sizes(&self) -> &[usize] {
+        &self.sizes[..self.tiers]
+    }
+
+    /// The size of `tier`: a caller that knows `tier < MAX_TIERS` (a plain
+    /// tier origin) pays one load, no bounds check.
     #[inline]
     pub(crate) fn size(&self, tier: usize) -> usize {
-        debug_assert!(tier < self.sizes.len());
-        self.request_sizes[tier]
+        debug_assert!(tier < self.tiers);
+        self.sizes[tier]
     }
 
     /// Buffers moved at once between a thread cache and the global depot of
@@ -621,7 +628,7 @@ impl Config {
     /// ceiling.
     #[inline]
     pub(crate) fn tier_for_capacity(&self, capacity: usize) -> Result<usize, Fit> {
-        match self.sizes.iter().rposition(|&size| size <= capacity) {
+        match self.sizes().iter().rposition(|&size| size <= capacity) {
             None => Err(Fit::TooSmall),
             Some(t) if capacity > self.ceilings[t] => Err(Fit::AboveCeiling),
             Some(t) => Ok(t),
@@ -629,7 +636,7 @@ impl Config {
     }
 
     pub(crate) fn tiers(&self) -> usize {
-        self.sizes.len()
+        self.tiers
     }
 }
 

@@ -91,7 +91,7 @@ impl Drop for Engine {
 impl Engine {
     pub(crate) fn new(config: Config) -> Arc<Self> {
         let depots = (config.global_queue.iter().enumerate())
-            .map(|(t, &c)| Depot::new(c, config.batch(t), config.most_moved(t), config.sizes[t]))
+            .map(|(t, &c)| Depot::new(c, config.batch(t), config.most_moved(t), config.size(t)))
             .collect();
         let tiers = config.tiers();
         let debug = Debug::new(config.track_callers, config.chaos);
@@ -224,7 +224,7 @@ impl Engine {
         }
         totals.add_shared(&self.shared);
         let depot: Vec<_> = self.depots.iter().map(Depot::level).collect();
-        let mut stats = totals.snapshot(&self.config.sizes, &self.config.ceilings, &depot);
+        let mut stats = totals.snapshot(self.config.sizes(), &self.config.ceilings, &depot);
         stats.max_retained_bytes = self.budget.as_ref().map(Budget::limit);
         stats
     }
@@ -234,7 +234,7 @@ impl core::fmt::Debug for Engine {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         let c = &self.config;
         f.debug_struct("BufPool")
-            .field("tiers", &c.sizes)
+            .field("tiers", &c.sizes())
             .field("ceilings", &c.ceilings)
             .field("thread_cache", &c.thread_cache)
             .field("global_queue", &c.global_queue)

@@ -303,7 +303,7 @@ impl<'a> PooledBuf<'a> {
     /// ```
     #[must_use]
     pub fn tier_size(&self) -> Option<usize> {
-        self.origin.tier_index().map(|t| self.engine().config().sizes[t])
+        self.origin.tier_index().map(|t| self.engine().config().size(t))
     }
 
     /// The ceiling of the tier this buffer was handed out from: the largest

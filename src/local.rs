@@ -186,7 +186,7 @@ fn take_slow(
     caller: &'static Location<'static>,
 ) -> Result<(Pooled, Origin, bool), GetError> {
     let config = engine.config();
-    let (origin, size) = (Origin::tier(tier), config.sizes[tier]);
+    let (origin, size) = (Origin::tier(tier), config.size(tier));
     let debug = engine.debug();
     let larger = debug.and_then(Debug::chaos).and_then(|chaos| chaos.larger(size, config.ceilings[tier]));
     let (mut buf, standard) = match larger {
@@ -217,7 +217,7 @@ fn take_shared(engine: &Engine, tier: usize) -> Option<(Pooled, bool)> {
     let buf = engine.depot(tier).pop()?;
     engine.refund_shared(buf.capacity());
     engine.count_shared(Origin::tier(tier), Event::GlobalHit, 1);
-    let standard = buf.capacity() == engine.config().sizes[tier];
+    let standard = buf.capacity() == engine.config().size(tier);
     Some((buf, standard))
 }
 
@@ -287,7 +287,7 @@ fn register(slots: &mut Vec<Slot>, engine: &Engine) -> Option<()> {
     EXIT.with(|_| ());
     let config = engine.config();
     let mags = (0..config.tiers())
-        .map(|t| Magazine::new(config.thread_cache[t], config.sizes[t], config.batch(t), stats.cells(t)))
+        .map(|t| Magazine::new(config.thread_cache[t], config.size(t), config.batch(t), stats.cells(t)))
         .collect();
     let index = engine.index();
     if slots.len() <= index {

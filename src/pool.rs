@@ -466,7 +466,7 @@ impl BufPool {
     pub fn prefill(&self, min_capacity: usize, count: usize) -> usize {
         let engine = &*self.engine;
         let Some(tier) = engine.config().tier_for_request(min_capacity) else { return 0 };
-        let size = engine.config().sizes[tier];
+        let size = engine.config().size(tier);
         let mut added = 0;
         while added < count {
             let buf = Box::new(bytes::BytesMut::with_capacity(size));
@@ -514,7 +514,7 @@ impl BufPool {
     pub fn put(&self, buf: BytesMut) -> Put {
         let engine = &*self.engine;
         match recycle::adopt(engine, Box::new(buf)) {
-            Ok(tier) => Put::Pooled { tier_size: engine.config().sizes[tier] },
+            Ok(tier) => Put::Pooled { tier_size: engine.config().size(tier) },
             Err(reason) => Put::Discarded(Discard::from_event(reason)),
         }
     }
@@ -528,7 +528,7 @@ impl BufPool {
     /// ```
     #[must_use]
     pub fn tier_sizes(&self) -> &[usize] {
-        &self.engine.config().sizes
+        self.engine.config().sizes()
     }
 
     /// Each tier's ceiling: the largest real capacity pooled in that tier.

@@ -128,7 +128,7 @@ pub(crate) fn adopt(engine: &Engine, mut buf: Pooled) -> Result<usize, Event> {
         }
     };
     scrub(config, &mut buf);
-    let standard = buf.capacity() == config.sizes[tier];
+    let standard = buf.capacity() == config.size(tier);
     match admit(engine, Entry::Adopt, tier, buf, standard) {
         Admitted::Pooled => Ok(tier),
         Admitted::OverBudget => Err(Event::OverBudget),
