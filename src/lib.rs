@@ -12,210 +12,100 @@
 //! assert_eq!(tierpool::global().stats().outstanding, 0);
 //! ```
 //!
-//! tierpool is the Rust answer to Go's `sync.Pool` buffer pattern. It makes
-//! that pattern's classic bugs impossible, or handles them:
-//!
-//! | Go pitfall                          | tierpool                                                    |
-//! |-------------------------------------|-------------------------------------------------------------|
-//! | forgetting `Reset`: stale data      | every buffer handed out has `len() == 0`                    |
-//! | use after `Put`, double `Put`       | the guard returns on `Drop`; ownership rules out both       |
-//! | `buf.Bytes()` aliases pool memory   | [`freeze`](PooledBuf::freeze) copies out                    |
-//! | cap growth pins memory forever      | a ceiling per tier; grown buffers are re-tiered or dropped  |
-//! | unbounded retention                 | bounded caches and queues, [`trim`](BufPool::trim)          |
-//! | no `Len`, no stats                  | [`stats`](BufPool::stats), free on the hot path             |
-//!
 //! # Size classes
 //!
 //! A pool has tiers, 4 KiB, 64 KiB and 1 MiB by default ([`DEFAULT_TIERS`]).
 //! [`BufPool::get(n)`](BufPool::get) hands out an empty buffer from the
-//! smallest tier whose size is at least `n`. Above the largest tier it
-//! allocates exactly `n` bytes, unpooled; such a buffer is dropped when its
-//! guard ends. Above the pool's `max_request` (1 GiB by default), `get`
-//! panics and [`try_get`](BufPool::try_get) returns [`GetError::TooLarge`].
-//! Configure tiers with [`BufPool::builder`]; invalid settings are a typed
-//! [`ConfigError`].
+//! smallest tier whose size is at least `n`; above the largest tier it
+//! allocates exactly `n` bytes, unpooled. Above the pool's `max_request`
+//! (1 GiB by default), `get` panics and [`try_get`](BufPool::try_get)
+//! returns [`GetError::TooLarge`]. A payload larger than every tier goes into
+//! a [`PooledChain`] ([`BufPool::chain`]): pooled chunks of one tier, never
+//! reallocated. [`BufPool::builder`] configures a pool; an invalid setting is
+//! a [`ConfigError`].
 //!
 //! # Returning buffers
 //!
-//! A [`PooledBuf`] dereferences to `BytesMut`, so a user can grow, split,
-//! advance or replace its storage. When the guard drops, the return path
-//! does three things:
-//!
-//! 1. **Normalise.** It clears the buffer and takes back its whole
-//!    allocation, undoing `advance` and `split_to`.
-//! 2. **Classify by real capacity.** The buffer goes to the largest tier
-//!    whose size it covers, if its capacity is within that tier's ceiling
-//!    (2 × size by default). A 4 KiB buffer grown to 70 KiB goes back as a
-//!    64 KiB buffer.
-//! 3. **Discard, and count, what must not be pooled:**
-//!    - storage still shared with a live `Bytes` or `BytesMut`, e.g. after
-//!      `buf.split().freeze()`;
-//!    - capacity above every ceiling;
-//!    - capacity below the smallest tier.
-//!
-//! A return that finds the thread cache full spills half of it (all of it,
-//! if it gave nothing out since its last spill or refill) to the
-//! global queue; a full global queue drops the buffer and counts it.
-//! A panic while a buffer is checked out returns it on unwind, cleared.
+//! A [`PooledBuf`] dereferences to `BytesMut` and goes back to its pool when
+//! it drops, on unwind too. The return clears the buffer, takes back its
+//! whole allocation (undoing `advance` and `split_to`), and files it by its
+//! real capacity: a 4 KiB buffer grown to 70 KiB goes back as a 64 KiB one.
+//! What must not be pooled is discarded and counted: storage still shared
+//! with a live `Bytes` or `BytesMut`, a capacity above the ceiling of the
+//! tier it would go to (2 × size by default), or below the smallest tier.
+//! [`BufPool::put`] takes a `BytesMut` that no guard owns through the same
+//! checks.
 //!
 //! # Freezing
 //!
 //! - [`PooledBuf::freeze`] copies `len()` bytes into a new exact-size
-//!   [`Bytes`](bytes::Bytes), and the buffer goes back to the pool at once.
-//!   Use it for anything small or long-lived.
-//! - [`PooledBuf::into_shared`] is zero-copy (`Bytes::from_owner`, one small
-//!   box). The buffer returns to its pool only when the last clone drops.
-//!   Use it for large payloads with a short life.
+//!   [`Bytes`](bytes::Bytes), and the buffer goes back at once: for anything
+//!   small or long-lived.
+//! - [`PooledBuf::into_shared`] is zero-copy, and the buffer goes back when
+//!   the last clone drops: for large payloads with a short life.
 //! - [`PooledBuf::detach`] takes the `BytesMut` out of the pool for good.
 //!
 //! `BytesMut::freeze` through `DerefMut` still works, but it aliases: the
 //! storage is then shared, and it is discarded on return, not pooled.
 //!
-//! # Large payloads
-//!
-//! A payload larger than the largest tier goes into a [`PooledChain`]
-//! ([`BufPool::chain`]): pooled chunks of one tier, taken as it grows, so
-//! nothing is reallocated or copied twice and every chunk goes back to its
-//! tier. It implements `io::Write`, `fmt::Write`, `BufMut` and `Buf` (with
-//! `chunks_vectored`, for `writev`), can carry a length limit, and converts
-//! by copy ([`freeze`](PooledChain::freeze)), into zero-copy `Bytes` pieces
-//! ([`into_pieces`](PooledChain::into_pieces)), or into one `PooledBuf`
-//! ([`into_contiguous`](PooledChain::into_contiguous)).
-//!
-//! ```
-//! let pool = tierpool::BufPool::new();
-//! let mut body = pool.chain(64 * 1024);
-//! serde_json::to_writer(&mut body, &vec!["a large document"; 100_000])?;
-//! assert!(body.len() > 1 << 20 && body.chunk_count() > 16);
-//! # Ok::<(), serde_json::Error>(())
-//! ```
-//!
 //! # Threads
 //!
 //! Each thread keeps, per pool and per tier, a small stack of buffers (a
-//! *magazine*). Caches are sized by bytes: 64 × 4 KiB, 64 × 64 KiB and
-//! 8 × 1 MiB by default. A get or return that hits the cache uses no lock, no
-//! shared atomic and no reference count. Only batches move to and from the
-//! bounded global depot of the tier: half a magazine, or a whole one from a
-//! thread that only returns (the consumer of a hand-off), each batch as one
-//! unit (one compare-and-swap), as in Bonwick's magazine depot.
-//!
-//! Guards from [`BufPool::get_owned`], [`global`] and [`get`] are `'static`
-//! and `Send + Sync`. They can move to another thread or task and be dropped
-//! there. The buffer then returns through the dropping thread's cache, which
-//! spills to the global queue where the producer's cache refills from.
-//!
-//! When a thread exits, its caches are flushed to the global queues of the
-//! pools still alive, and its counters are folded into the pools' totals.
+//! *magazine*). A get or return that hits it takes no lock, no shared atomic
+//! and no reference count; only batches move between it and the tier's
+//! bounded global queue, as in Bonwick's magazine depot. Guards from
+//! [`BufPool::get_owned`], [`global`] and [`get`] are `'static` and
+//! `Send + Sync`: dropped on another thread, a buffer returns through that
+//! thread's cache. A thread's exit flushes its caches to the global queues.
 //!
 //! # Memory
 //!
-//! Rust has no garbage collector to empty a pool the way Go's runs empty
-//! `sync.Pool`. tierpool bounds and releases memory itself:
-//!
-//! - **Bounded by construction.** Tier `i` holds at most
-//!   `global_queue[i] + threads × thread_cache[i]` buffers, each of at most
-//!   `ceiling[i]` bytes. The defaults are generous bounds, sized for bursts
-//!   (128 MiB per tier at the global level, up to 8 MiB per tier per thread): a
-//!   pool holds only what it was given back, and idle decay releases it.
-//!   For a hard cap, set a byte budget.
-//! - **A hard byte budget.** [`Builder::max_retained_bytes`] caps the bytes
-//!   held in the global queues and every thread cache together, at every
-//!   instant. A return that would exceed it is discarded (`over_budget`).
-//!   Threads reserve budget in batches, so the hot path stays free of shared
-//!   atomics.
-//! - **Thread exit.** An exiting thread flushes its caches to the global
-//!   queues and returns its unused budget, so nothing is stranded. Unlike
-//!   values of the `thread_local` crate, nothing waits for a later thread to
-//!   inherit them.
-//! - **trim.** [`BufPool::trim`] releases the global queues and the caller's
-//!   cache at once. Every other thread releases its cache on its next get or
-//!   return through the pool, or at exit.
-//! - **Idle decay.** Buffers unused for a whole
-//!   [`idle_timeout`](Builder::idle_timeout) interval (30 s by default) are
-//!   released, without a background thread: operations advance the clock,
-//!   and [`BufPool::decay`] does so on demand (or
-//!   `tierpool::tokio::spawn_decay`, a task that calls it).
-//! - **Scrub.** [`Builder::scrub_on_return`] zeroes each buffer's whole
-//!   capacity before it is pooled, for secrets.
-//! - **Dropped pools.** Dropping a pool frees its global queues. A thread's
-//!   cache for a dropped pool is released when that thread registers with
-//!   another pool, or exits.
+//! - **Bounded.** Tier `i` holds at most `global_queue[i] + threads ×
+//!   thread_cache[i]` buffers, each of at most `ceiling[i]` bytes. By default
+//!   the global queues take up to 4096 × 4 KiB, 2048 × 64 KiB and
+//!   128 × 1 MiB buffers (16, 128 and 128 MiB), and each thread cache 64, 64
+//!   and 8 (256 KiB, 4 MiB and 8 MiB): bounds for a burst, not a steady state.
+//! - **A hard budget.** [`Builder::max_retained_bytes`] caps the bytes held in
+//!   all queues and caches together, at every instant.
+//! - **Released.** Buffers unused for a whole
+//!   [`idle_timeout`](Builder::idle_timeout) (30 s by default) are released
+//!   without a background thread, or on demand by [`BufPool::decay`].
+//!   [`BufPool::trim`] releases the global queues and the caller's cache at
+//!   once, and every other thread's cache on its next use of the pool.
+//! - [`Builder::scrub_on_return`] zeroes each buffer before it is pooled.
 //!
 //! # Guarantees
 //!
 //! - A buffer handed out has `len() == 0` and `capacity() >= n`, and holds
-//!   no byte a previous user could have read back through it.
-//! - A buffer is handed out to one guard at a time; no two live guards, and
-//!   no guard and a `Bytes` from [`freeze`](PooledBuf::freeze), share memory.
-//! - The pool holds at most `global_queue[i] + threads × thread_cache[i]`
-//!   buffers of tier `i`, each of at most `ceiling[i]` bytes, and at most
-//!   `max_retained_bytes` in all, if set. These are bytes of real
-//!   allocations, checked against a counting allocator in the tests.
-//! - Get and return on a cache hit do not allocate and write only this
-//!   thread's memory. They read two shared words, the pool's stamp on each
-//!   call and its decay deadline on every 1024th hit, which change only on
-//!   `trim` and once per idle interval.
+//!   no byte a previous user could read back through it.
+//! - No two live guards, and no guard and a `Bytes` from
+//!   [`freeze`](PooledBuf::freeze), share memory.
+//! - The bounds above hold in bytes of real allocations, checked against a
+//!   counting allocator in the tests.
+//! - Get and return on a cache hit allocate nothing and write only this
+//!   thread's memory.
+//! - Settings are validated: [`Builder::build`] returns a [`ConfigError`],
+//!   and the `try_` methods a [`GetError`], where `get` would panic.
+//! - `unsafe` is in four places (the `BufMut` impls, the thread-cache
+//!   registry, the chain's in-place copy, the guard's `ManuallyDrop` fields),
+//!   each with `// SAFETY:` premises, and covered by Miri in CI.
 //!
-//! # Errors and panics
-//!
-//! Invalid settings are a [`ConfigError`] from [`Builder::build`], which
-//! never aborts: every setting has a documented maximum. Requests above
-//! `max_request`, and allocations the allocator refuses, are a [`GetError`]
-//! from the `try_` methods; [`BufPool::get`] panics on them instead, as
-//! `Vec::with_capacity` does. A chain's length limit is a [`ChainError`].
-//! Each method that can panic says when under `# Panics`.
-//!
-//! # In tests
-//!
-//! [`Builder::track_callers`] records where each checkout came from, and
-//! [`BufPool::assert_quiescent`] panics with the call sites of what is still
-//! out: a leak test in one line. [`Builder::chaos`] hands out some larger
-//! buffers, fills spare capacity with a pattern and drops some returns,
-//! deterministically from a seed, so that code which leans on a pool's
-//! accidents (a fresh buffer's zeroes, an exact capacity) fails in tests.
-//! Both are free when off.
+//! In tests, [`Builder::track_callers`] and [`BufPool::assert_quiescent`]
+//! name the call site of every buffer still out, and [`Builder::chaos`]
+//! makes code that leans on a pool's accidents fail.
 //!
 //! # Feature flags
 //!
 //! - `tokio` (off by default): `tierpool::tokio::read_pooled` and
-//!   `read_chain`, socket reads that never grow a pooled buffer and report
-//!   a full buffer or a chain at its limit as an error, never as `Ok(0)`;
-//!   and `spawn_decay`, a task that drives idle decay of a quiet pool.
-//!
-//! Without features, the crate depends on `bytes`, `crossbeam-queue`,
-//! `crossbeam-utils` and `thread_local`. Independent of features,
-//! [`PooledBuf`] implements `BufMut` and `Buf`, `io::Write`, `fmt::Write`,
-//! `AsRef`/`AsMut<[u8]>`, `Borrow`, `Extend`, comparisons with byte slices,
-//! strings, `Bytes` and `BytesMut`, `Eq`, `Ord` and `Hash`, as `BytesMut`
-//! does.
-//!
-//! # Unsafe code
-//!
-//! The crate is `#![deny(unsafe_code)]`, with four measured exceptions,
-//! each block with bulleted `// SAFETY:` premises, and each covered by
-//! Miri (with strict provenance) in CI:
-//!
-//! - the `bytes::BufMut` impls of [`PooledBuf`] and [`PooledChain`]: an
-//!   `unsafe trait` whose `advance_mut` is an `unsafe fn`, forwarding to
-//!   the inner `BytesMut`;
-//! - the thread-cache registry, reached through the address of a `const`
-//!   thread-local, so that the hit path stays inlined;
-//! - the chain's small-write copy into its last chunk's spare capacity,
-//!   which a serializer calls once per token;
-//! - the guard's buffer and pool reference, `ManuallyDrop` fields taken
-//!   once by its `Drop` (or by `detach`), so that the return's slow paths
-//!   are tail calls and the inlined fast return saves no registers.
+//!   `read_chain`, socket reads that never grow a pooled buffer, and
+//!   `spawn_decay`, a task that drives idle decay of a quiet pool.
 //!
 //! # Performance and guides
 //!
-//! - [`docs::benchmarks`]: tierpool beside `BytesMut` under glibc,
-//!   jemalloc and mimalloc and beside five peer pools, each workload written
-//!   through a call the compiler cannot see into and inlined, with the
-//!   commands that produced every figure and the instruction counts.
-//! - [`docs::guide`]: recipes for socket reads, serializers, large payloads,
-//!   hand-off between tasks, codecs, property tests, and when not to pool.
-//! - [`docs::tuning`]: what each [`Builder`] setting costs and buys.
+//! [`docs::benchmarks`] measures tierpool beside `BytesMut` and five peer
+//! pools, with the command behind each table. [`docs::guide`] has recipes
+//! (socket reads, serializers, large payloads, hand-off, codecs, tests, when
+//! not to pool), and [`docs::tuning`] what each [`Builder`] setting costs.
 //!
 //! # MSRV
 //!
