@@ -1,5 +1,6 @@
 //! Zero-allocation proof: in steady state, get + write + drop, hand-offs of
-//! guards between threads, and a JSON document serialized into a reused
+//! guards between threads (taking turns, so that no count here depends on
+//! scheduling), and a JSON document serialized into a reused
 //! chain and read out of it, allocate and free nothing.
 //!
 //! The `-benchmem` habit, made an assertion. A counting global allocator
@@ -16,7 +17,7 @@ mod counting;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::SeqCst};
-use std::sync::mpsc;
+use std::sync::{Condvar, Mutex, MutexGuard};
 
 use bytes::BufMut;
 use tierpool::{BufPool, PooledBuf};
@@ -179,69 +180,111 @@ fn chain_round(chain: &mut tierpool::PooledChain<'_>, document: &[u32], checksum
     }
 }
 
+/// Turn-taking between a producer and a consumer that allocates nothing:
+/// std's channels may grow their list of waiters the first time a send
+/// blocks, which the scheduler decides.
+struct Turns {
+    slot: Mutex<Slot>,
+    turn: Condvar,
+}
+
+enum Slot {
+    /// The producer's turn.
+    Empty,
+    /// A buffer for the consumer.
+    Full(PooledBuf<'static>),
+    /// The consumer is checking and dropping it.
+    Taken,
+    Closed,
+}
+
+impl Turns {
+    fn wait_while<'a>(&self, mut slot: MutexGuard<'a, Slot>, f: impl Fn(&Slot) -> bool) -> MutexGuard<'a, Slot> {
+        while f(&slot) {
+            slot = self.turn.wait(slot).unwrap();
+        }
+        slot
+    }
+
+    /// Gives `buf` to the consumer, and waits until it has dropped it.
+    fn hand(&self, buf: PooledBuf<'static>) {
+        let mut slot = self.slot.lock().unwrap();
+        *slot = Slot::Full(buf);
+        self.turn.notify_all();
+        drop(self.wait_while(slot, |s| !matches!(s, Slot::Empty)));
+    }
+
+    /// The consumer: runs `f` on each buffer until the producer closes.
+    fn consume(&self, mut f: impl FnMut(PooledBuf<'static>)) {
+        loop {
+            let mut slot = self.wait_while(self.slot.lock().unwrap(), |s| matches!(s, Slot::Empty));
+            let Slot::Full(buf) = std::mem::replace(&mut *slot, Slot::Taken) else { return };
+            drop(slot);
+            f(buf);
+            *self.slot.lock().unwrap() = Slot::Empty;
+            self.turn.notify_all();
+        }
+    }
+
+    fn close(&self) {
+        *self.wait_while(self.slot.lock().unwrap(), |s| !matches!(s, Slot::Empty)) = Slot::Closed;
+        self.turn.notify_all();
+    }
+}
+
 /// A producer gets and stamps, a consumer checks and drops: every buffer
 /// crosses threads once, and comes back through the consumer's cache spill
 /// and the producer's refill.
-fn hand_offs(
-    pool: &Arc<BufPool>,
-    size: usize,
-    n: usize,
-    tx: &mpsc::SyncSender<PooledBuf<'static>>,
-    done: &mpsc::Receiver<usize>,
-) {
+///
+/// The two threads take turns: the producer hands one buffer over and waits
+/// until the consumer has dropped it. So exactly one buffer is in flight,
+/// every pool operation happens in one order whatever the scheduler does,
+/// and a window that repeats the warm-up's pattern meets the state the
+/// warm-up left. (With a queue between them, how many buffers were in flight
+/// at the worst moment depended on scheduling, and a window that met one
+/// more than the warm-up had allocated one.)
+fn hand_offs(pool: &Arc<BufPool>, size: usize, n: usize, turns: &Turns) {
     for i in 0..n {
         let mut buf = pool.get_owned(size);
         buf.put_u64(i as u64);
-        tx.send(buf).unwrap();
+        turns.hand(buf);
     }
-    tx.send(pool.get_owned(0)).unwrap(); // an empty buffer ends the batch
-    assert_eq!(done.recv().unwrap(), n);
 }
 
 #[test]
 fn steady_state_gets_writes_drops_and_hand_offs_allocate_nothing() {
-    let pool = Arc::new(BufPool::new());
+    // No idle decay, here or in the global pool: a decay tick is a matter of
+    // time, and a slow run that crossed one would free and allocate again.
+    let quiet = || BufPool::builder().idle_timeout(None);
+    assert!(tierpool::set_global(quiet().build().unwrap()).is_ok(), "the global pool is not used before this");
+    let pool = Arc::new(quiet().build().unwrap());
     let sizes: Vec<usize> = pool.tier_sizes().to_vec();
-    // A channel of one: few buffers in flight, so the global queue of every
-    // tier, even the 8-slot 1 MiB one, never fills and drops one.
-    let (tx, rx) = mpsc::sync_channel::<PooledBuf<'static>>(1);
-    let (done_tx, done) = mpsc::sync_channel::<usize>(1);
-    let consumer = std::thread::spawn(move || {
-        let mut n = 0;
-        for buf in rx {
-            if buf.is_empty() {
-                done_tx.send(n).unwrap();
-                n = 0;
-                continue;
-            }
-            assert_eq!(u64::from_be_bytes(buf[..8].try_into().unwrap()), n as u64, "a buffer arrived out of order");
-            n += 1;
-        }
-    });
+    let turns = Arc::new(Turns { slot: Mutex::new(Slot::Empty), turn: Condvar::new() });
+    let consumer = {
+        let turns = Arc::clone(&turns);
+        std::thread::spawn(move || {
+            let mut n = 0u64;
+            turns.consume(|buf| {
+                assert_eq!(buf.len(), 8, "a stamped buffer");
+                n += 1;
+            });
+            n
+        })
+    };
 
     // Warm-up: register this thread's and the consumer's slots (one
-    // allocation each, per pool), fill the caches and queues, and let the
-    // channel allocate its waiter state.
-    //
-    // A hand-off needs as many buffers as the consumer's cache holds before
-    // it spills, plus those in flight (up to 3: being stamped, in the
-    // channel, being checked). How many were in flight at the worst moment
-    // of the warm-up depends on scheduling, so a few spare buffers go to each
-    // global queue before the warm-up hand-offs (which then also make the
-    // batch vectors they need): otherwise a window that meets one more in
-    // flight than the warm-up did allocates one (seen once in CI, with a
-    // 16-buffer batch at 64 KiB).
+    // allocation each, per pool), fill the caches and queues, and make the
+    // batch vectors the hand-offs need.
     for &size in &sizes {
         for i in 0..WARM_UP {
             cycle(&pool, size, i);
             drop(tierpool::get(size));
         }
-        assert_eq!(pool.prefill(size, 4), 4, "the global queue has room for spares");
-        hand_offs(&pool, size, WARM_UP, &tx, &done);
+        hand_offs(&pool, size, WARM_UP, &turns);
     }
     // A chain, reused: a JSON document of about 600 KiB serialized into it
     // (ten 64 KiB chunks), then read out through `Buf`, chunk by chunk.
-    let chain_pool = BufPool::builder().thread_cache(&[64, 8, 2]).build().unwrap();
+    let chain_pool = quiet().thread_cache(&[64, 8, 2]).build().unwrap();
     let document: Vec<u32> = (0..if cfg!(miri) { 2_000 } else { 100_000 }).map(|i| i * 7919).collect();
     let mut chain = chain_pool.chain(64 << 10);
     let mut checksum = 0u64;
@@ -259,7 +302,7 @@ fn steady_state_gets_writes_drops_and_hand_offs_allocate_nothing() {
     let (allocs, deallocs, ()) = count(|| {
         cycles(&pool, &sizes);
         for &size in &sizes {
-            hand_offs(&pool, size, HAND_OFFS, &tx, &done);
+            hand_offs(&pool, size, HAND_OFFS, &turns);
         }
         for _ in 0..CHAIN_ROUNDS {
             chain_round(&mut chain, &document, &mut checksum);
@@ -273,15 +316,13 @@ fn steady_state_gets_writes_drops_and_hand_offs_allocate_nothing() {
     assert!(chain_after.tiers[1].gets - chain_before.tiers[1].gets >= CHAIN_ROUNDS as u64 * 2 * 9, "it used them");
     assert_ne!(checksum, 0);
 
-    drop(tx);
-    consumer.join().unwrap();
+    turns.close();
+    assert_eq!(consumer.join().unwrap(), (sizes.len() * (WARM_UP + HAND_OFFS)) as u64, "every buffer was handed over");
     let after = pool.stats();
     LEDGER.assert_clean();
-    for (i, (b, a)) in before.tiers.iter().zip(&after.tiers).enumerate() {
+    for (b, a) in before.tiers.iter().zip(&after.tiers) {
         assert_eq!(a.misses, b.misses, "tier {}: the steady state allocated buffers", a.size);
-        // Each batch of hand-offs ends with one `get_owned(0)`, from tier 0.
-        let ends = if i == 0 { sizes.len() } else { 0 };
-        assert_eq!(a.gets - b.gets, (CYCLES + HAND_OFFS + ends) as u64, "tier {}: the workload ran", a.size);
+        assert_eq!(a.gets - b.gets, (CYCLES + HAND_OFFS) as u64, "tier {}: the workload ran", a.size);
         assert_eq!(a.discards.total(), b.discards.total(), "tier {}: the steady state dropped buffers", a.size);
     }
     assert_eq!((allocs, deallocs), (0, 0), "allocations and deallocations in the steady-state window");
