@@ -135,6 +135,15 @@ impl Clock {
         self.interval
     }
 
+    /// Makes the next interval start now, as if one had just elapsed;
+    /// `false` with decay off.
+    pub(crate) fn restart(&self) -> bool {
+        let Some(interval) = self.interval else { return false };
+        let now = nanos(self.start.elapsed());
+        self.next_tick.store(now.saturating_add(nanos(interval)), Relaxed);
+        true
+    }
+
     /// `true` once per elapsed interval, for exactly one caller.
     pub(crate) fn tick_due(&self) -> bool {
         let Some(interval) = self.interval else { return false };

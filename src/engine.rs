@@ -190,9 +190,20 @@ impl Engine {
     /// they see the new epoch.
     #[cold]
     pub(crate) fn tick(&self) {
-        if !self.clock.tick_due() {
-            return;
+        if self.clock.tick_due() {
+            self.next_epoch();
         }
+    }
+
+    /// Ends the current decay interval now, whether or not it has elapsed
+    /// (nothing with decay off).
+    pub(crate) fn tick_now(&self) {
+        if self.clock.restart() {
+            self.next_epoch();
+        }
+    }
+
+    fn next_epoch(&self) {
         self.generations.next_epoch();
         for (tier, depot) in self.depots.iter().enumerate() {
             let (buffers, bytes) = depot.reap();

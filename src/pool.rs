@@ -437,6 +437,37 @@ impl BufPool {
         local::sync(&self.engine);
     }
 
+    /// Ends the current idle interval now, whether or not it has elapsed, and
+    /// starts the next: releases the buffers that sat unused in the global
+    /// queues since the last tick, then reaps the calling thread's cache the
+    /// same way; other threads reap theirs on their next use of the pool.
+    /// The clock restarts, so the next tick by time comes a whole interval
+    /// later. Does nothing if idle decay is off (`idle_timeout(None)`).
+    ///
+    /// For a program that decides itself when memory is idle (on a signal of
+    /// memory pressure, at the end of a batch) and for tests, which should
+    /// not depend on how long a sleep lasts: with a long `idle_timeout`,
+    /// only `decay_now` ticks.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let hour = Some(Duration::from_secs(3600));
+    /// let pool = tierpool::BufPool::builder().idle_timeout(hour).build()?;
+    /// pool.prefill(4096, 8);
+    /// pool.decay_now(); // an interval starts: all 8 are idle in it
+    /// drop(pool.get(100)); // one is used again
+    /// pool.decay_now(); // the 7 idle for the whole interval are released
+    /// assert_eq!(pool.stats().tiers[0].decayed, 7);
+    /// # Ok::<(), tierpool::ConfigError>(())
+    /// ```
+    pub fn decay_now(&self) {
+        self.engine.tick_now();
+        local::sync(&self.engine);
+    }
+
     /// The pool's idle interval, if idle decay is on.
     ///
     /// # Examples

@@ -95,25 +95,45 @@ fn trim_brings_retained_memory_to_zero() {
     assert_eq!(released as u64, stats.tiers.iter().map(|t| t.trimmed * t.size as u64).sum::<u64>());
 }
 
+/// A pool whose clock never ticks during a test: only `decay_now` ends an
+/// interval, so what decays does not depend on how long anything took.
+fn decay_by_hand() -> BufPool {
+    BufPool::builder().idle_timeout(Some(Duration::from_secs(24 * 3600))).build().unwrap()
+}
+
 #[test]
 fn buffers_idle_for_a_whole_interval_decay() {
-    let interval = Duration::from_millis(20);
-    let pool = BufPool::builder().idle_timeout(Some(interval)).build().unwrap();
+    let pool = decay_by_hand();
     let held: Vec<_> = (0..10).map(|_| pool.get(4096)).collect();
     drop(held); // 10 in this thread's cache
     pool.prefill(65536, 3); // 3 in the global queue
     // First tick: starts an epoch; nothing has been idle for a whole one yet.
-    std::thread::sleep(interval + Duration::from_millis(5));
-    pool.decay();
+    pool.decay_now();
     assert_eq!(pool.stats().retained_buffers(), 13);
     // Keep 2 buffers busy during the next epoch; the other 8 stay idle.
     drop((pool.get(1), pool.get(1)));
-    std::thread::sleep(interval + Duration::from_millis(5));
-    pool.decay();
+    pool.decay_now();
     let stats = pool.stats();
     assert_eq!(stats.tiers[0].decayed, 8, "only the untouched bottom of the cache decays");
     assert_eq!(stats.tiers[1].decayed, 3);
     assert_eq!(stats.retained_buffers(), 2);
+}
+
+#[test]
+fn decay_by_the_clock_releases_what_stayed_idle() {
+    // The same by time: a sleep lasts at least as long as asked, so each
+    // `decay` ticks; a late one can only tick more, and release more.
+    let interval = Duration::from_millis(20);
+    let pool = BufPool::builder().idle_timeout(Some(interval)).build().unwrap();
+    let held: Vec<_> = (0..10).map(|_| pool.get(4096)).collect();
+    drop(held);
+    pool.prefill(65536, 3);
+    for _ in 0..2 {
+        std::thread::sleep(interval + Duration::from_millis(5));
+        pool.decay();
+    }
+    let stats = pool.stats();
+    assert_eq!((stats.tiers[0].decayed, stats.tiers[1].decayed, stats.retained_buffers()), (10, 3, 0));
 }
 
 #[test]
@@ -177,17 +197,23 @@ fn scrub_also_covers_bytes_before_an_advanced_view() {
 
 #[test]
 fn buffers_pooled_after_a_trim_are_not_reaped_early() {
-    let interval = Duration::from_millis(20);
-    let pool = BufPool::builder().idle_timeout(Some(interval)).build().unwrap();
+    let pool = decay_by_hand();
     pool.prefill(65536, 4);
-    std::thread::sleep(interval + Duration::from_millis(5));
-    pool.decay(); // epoch starts with 4 queued
+    pool.decay_now(); // epoch starts with 4 queued
     pool.trim(); // all 4 released mid-epoch
     pool.prefill(65536, 4); // 4 new ones, queued for less than an interval
-    std::thread::sleep(interval + Duration::from_millis(5));
-    pool.decay();
+    pool.decay_now();
     let t = &pool.stats().tiers[1];
     assert_eq!((t.trimmed, t.decayed, t.retained_buffers), (4, 0, 4), "the new buffers were not idle a whole epoch");
+}
+
+#[test]
+fn decay_now_does_nothing_with_decay_off() {
+    let pool = BufPool::builder().idle_timeout(None).build().unwrap();
+    pool.prefill(4096, 4);
+    pool.decay_now();
+    pool.decay_now();
+    assert_eq!((pool.stats().tiers[0].decayed, pool.stats().retained_buffers()), (0, 4));
 }
 
 #[test]

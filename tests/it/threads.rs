@@ -51,8 +51,10 @@ const HAND_OFFS: u32 = if cfg!(miri) { 300 } else { 10_000 };
 
 #[test]
 fn producer_consumer_hand_off_reuses_buffers_without_allocating_in_steady_state() {
-    let pool = Arc::new(pool());
-    let (tx, rx) = mpsc::sync_channel::<PooledBuf<'static>>(8);
+    const CHANNEL: usize = 8;
+    const CACHE: usize = 64;
+    let pool = Arc::new(BufPool::builder().thread_cache(&[CACHE, 4, 2]).idle_timeout(None).build().unwrap());
+    let (tx, rx) = mpsc::sync_channel::<PooledBuf<'static>>(CHANNEL);
     let consumer = std::thread::spawn(move || {
         let mut n = 0u64;
         for buf in rx {
@@ -72,7 +74,15 @@ fn producer_consumer_hand_off_reuses_buffers_without_allocating_in_steady_state(
     let t = &pool.stats().tiers[0];
     assert_eq!(t.gets, u64::from(HAND_OFFS));
     assert_eq!(t.returns, u64::from(HAND_OFFS));
-    assert!(t.misses < 200, "steady-state hand-off must reuse buffers: {} misses", t.misses);
+    // What holds however the threads are scheduled: nothing is dropped (the
+    // global queue has room for every buffer there is), so each miss makes
+    // one more buffer that stays. A get misses only when the producer's cache
+    // and the global queue are empty, so every other buffer is then in
+    // flight (in the channel, or held by either thread) or in the consumer's
+    // cache.
+    assert_eq!(t.discards.total(), 0);
+    let most = (CHANNEL + 2 + CACHE) as u64;
+    assert!(t.misses <= most, "steady-state hand-off must reuse buffers: {} misses, at most {most}", t.misses);
 }
 
 #[test]
