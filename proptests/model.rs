@@ -14,6 +14,8 @@
 //! - the stats agree with the model: gets per tier, gets = hits + misses,
 //!   guard ends by kind (detached, discarded as shared, ended otherwise),
 //!   outstanding;
+//! - every identity of the stats contract (`Stats::check`), including after
+//!   `prefill` at a full queue, `put`, `trim`, `decay_now` and under chaos;
 //! - retained buffers and bytes stay within the configured bounds, and `trim`
 //!   releases all of them: the live heap, measured by a counting allocator,
 //!   drops by exactly the bytes `stats()` said were retained.
@@ -105,6 +107,9 @@ enum Op {
     Drop(usize),
     DropElsewhere(usize),
     Trim,
+    /// `decay_now`: ends an idle interval (the clock itself never ticks in a
+    /// case).
+    Decay,
     Prefill(usize, usize),
     /// `BufPool::put` of a buffer from outside the pool.
     Put(usize, Foreign),
@@ -163,6 +168,7 @@ fn op() -> impl Strategy<Value = Op> {
         4 => i().prop_map(Op::Drop),
         1 => i().prop_map(Op::DropElsewhere),
         1 => Just(Op::Trim),
+        1 => Just(Op::Decay),
         1 => (size(), 0usize..6).prop_map(|(n, c)| Op::Prefill(n, c)),
         2 => (size(), prop_oneof![
             (0usize..300).prop_map(Foreign::Fresh),
@@ -580,6 +586,12 @@ impl<'p> Model<'p> {
                         let t = TIERS.iter().position(|&s| s == tier_size).unwrap();
                         self.expected.adopted[t] += 1;
                     }
+                    Put::Discarded(Discard::GlobalFull) => {
+                        // Accepted into the tier without a thread cache, whose
+                        // full queue dropped it: adopted, then a global_full.
+                        self.expected.adopted[2] += 1;
+                        self.expected.put_discarded += 1;
+                    }
                     Put::Discarded(_) => self.expected.put_discarded += 1,
                     _ => unreachable!("Put has two outcomes"),
                 }
@@ -593,11 +605,24 @@ impl<'p> Model<'p> {
                     }
                 }
             }
+            Op::Decay => {
+                let before = pool.stats();
+                pool.decay_now();
+                let after = pool.stats();
+                for (b, a) in before.tiers.iter().zip(&after.tiers) {
+                    let decayed = a.decayed - b.decayed;
+                    prop_assert_eq!(b.retained_buffers - a.retained_buffers, decayed, "decay releases what it counts");
+                }
+            }
             Op::Prefill(n, count) => {
                 let before = pool.stats();
                 let added = pool.prefill(n, count);
                 let after = pool.stats();
                 prop_assert!(added <= count);
+                let global_full = |s: &tierpool::Stats| s.discards().global_full;
+                prop_assert_eq!(global_full(&after), global_full(&before), "prefill makes nothing to drop");
+                let prefilled = |s: &tierpool::Stats| s.tiers.iter().map(|t| t.prefilled).sum::<u64>();
+                prop_assert_eq!(prefilled(&after) - prefilled(&before), added as u64, "prefill counts what it adds");
                 match tier_for(n) {
                     Some(t) if n <= MAX_REQUEST => {
                         let grew = after.tiers[t].retained_buffers - before.tiers[t].retained_buffers;
@@ -663,8 +688,11 @@ impl Model<'_> {
             }
         }
 
-        // Stats against the model.
+        // Stats against the model, and against their own contract.
         let stats = self.pool.stats();
+        if let Err(broken) = stats.check() {
+            prop_assert!(false, "{}: {:?}", broken, stats);
+        }
         let e = &self.expected;
         prop_assert_eq!(stats.outstanding, self.outstanding(), "outstanding");
         for (t, s) in stats.tiers.iter().enumerate() {
@@ -719,6 +747,7 @@ impl Model<'_> {
 /// guaranteed, so every other check holds as it is.
 fn run(ops: Vec<Op>, chaos: Option<u64>) -> Result<(), TestCaseError> {
     let mut builder = BufPool::builder()
+        .idle_timeout(Some(std::time::Duration::from_secs(24 * 3600)))
         .tiers(&TIERS)
         .thread_cache(&THREAD_CACHE)
         .global_queue(&GLOBAL_QUEUE)

@@ -117,7 +117,7 @@ impl Depot {
     /// Pushes every buffer of `bufs` in batches of up to `batch`, in order;
     /// returns how many were dropped because the depot was full, and their
     /// bytes. The general push, for the cold paths (thread exit, a thread
-    /// without a cache, `prefill`): it reads every buffer's capacity.
+    /// without a cache): it reads every buffer's capacity.
     pub(crate) fn push_batch(&self, bufs: impl Iterator<Item = Pooled>) -> (u64, usize) {
         let (mut dropped, mut dropped_bytes) = (0, 0);
         let mut bufs = bufs.peekable();
@@ -135,6 +135,24 @@ impl Depot {
             dropped_bytes += b;
         }
         (dropped, dropped_bytes)
+    }
+
+    /// Adds up to `n` new buffers made by `make`, in batches, and makes only
+    /// as many as the depot has room for, so none is made only to be
+    /// dropped. Each must be standard for the tier. Returns how many it
+    /// added.
+    pub(crate) fn fill(&self, n: usize, mut make: impl FnMut() -> Pooled) -> usize {
+        let room = self.reserve(n);
+        let (mut left, mut lost) = (room, 0);
+        while left > 0 {
+            let mut bufs = self.batch_vec();
+            let k = left.min(self.batch);
+            bufs.extend((0..k).map(|_| make()));
+            debug_assert!(bufs.iter().all(|b| b.capacity() == self.size));
+            left -= k;
+            lost += self.enqueue(Batch { bufs, extra: 0 }).0 as usize;
+        }
+        room - lost
     }
 
     /// Makes a batch whose buffers `reserve` already counted visible (an
@@ -351,6 +369,36 @@ mod tests {
             Some((1, 0)),
             "the popped buffer took its extra along"
         );
+    }
+
+    #[test]
+    fn fill_makes_only_what_there_is_room_for() {
+        let depot = Depot::new(5, 2, 2, 64);
+        let mut made = 0;
+        assert_eq!(
+            depot.fill(3, || {
+                made += 1;
+                new_pooled(64)
+            }),
+            3
+        );
+        assert_eq!(
+            depot.fill(10, || {
+                made += 1;
+                new_pooled(64)
+            }),
+            2
+        );
+        assert_eq!(
+            depot.fill(1, || {
+                made += 1;
+                new_pooled(64)
+            }),
+            0
+        );
+        assert_eq!(made, 5, "nothing made to be dropped");
+        assert_eq!(depot.level(), (5, 5 * 64));
+        assert_eq!(depot.drain(), (5, 5 * 64));
     }
 
     #[test]

@@ -172,4 +172,4 @@ pub use error::{ChainError, ConfigError, GetError};
 pub use global::{get, global, set_global};
 pub use guard::PooledBuf;
 pub use pool::BufPool;
-pub use stats::{Discard, Discards, OversizeStats, Put, Stats, TierStats};
+pub use stats::{Broken, Discard, Discards, Identity, OversizeStats, Put, Stats, TierStats};

@@ -17,7 +17,7 @@ use crate::engine::Engine;
 use crate::error::{ConfigError, GetError};
 use crate::guard::{PoolRef, PooledBuf};
 use crate::local;
-use crate::recycle::{self, Admitted, Entry};
+use crate::recycle;
 use crate::stats::{Discard, Put, Stats};
 use crate::sync::Arc;
 
@@ -457,10 +457,10 @@ impl BufPool {
     /// let hour = Some(Duration::from_secs(3600));
     /// let pool = tierpool::BufPool::builder().idle_timeout(hour).build()?;
     /// pool.prefill(4096, 8);
-    /// pool.decay_now(); // an interval starts: all 8 are idle in it
-    /// drop(pool.get(100)); // one is used again
-    /// pool.decay_now(); // the 7 idle for the whole interval are released
-    /// assert_eq!(pool.stats().tiers[0].decayed, 7);
+    /// pool.decay_now(); // an interval starts, with all 8 queued
+    /// assert_eq!(pool.stats().tiers[0].decayed, 0);
+    /// pool.decay_now(); // none was taken for a whole interval: released
+    /// assert_eq!(pool.stats().tiers[0].decayed, 8);
     /// # Ok::<(), tierpool::ConfigError>(())
     /// ```
     pub fn decay_now(&self) {
@@ -484,7 +484,9 @@ impl BufPool {
     /// `min_capacity` and puts them in its global queue, so that the first
     /// gets do not allocate. Returns how many were added: fewer if the queue
     /// or the byte budget filled up, and 0 above the largest tier (oversize
-    /// buffers are never pooled).
+    /// buffers are never pooled). It allocates only what it adds: none is
+    /// made to be dropped, so it counts no discard. Counted in
+    /// [`TierStats::prefilled`](crate::TierStats::prefilled).
     ///
     /// # Examples
     ///
@@ -497,16 +499,7 @@ impl BufPool {
     pub fn prefill(&self, min_capacity: usize, count: usize) -> usize {
         let engine = &*self.engine;
         let Some(tier) = engine.config().tier_for_request(min_capacity) else { return 0 };
-        let size = engine.config().size(tier);
-        let mut added = 0;
-        while added < count {
-            let buf = Box::new(bytes::BytesMut::with_capacity(size));
-            if recycle::admit(engine, Entry::Prefill, tier, buf, true) != Admitted::Pooled {
-                break;
-            }
-            added += 1;
-        }
-        added
+        recycle::prefill(engine, tier, count)
     }
 
     /// Gives the pool a buffer that did not come from a guard: a foreign

@@ -27,8 +27,9 @@
 //!   past the view it only raises `capacity()` to `n` (`bytes`'
 //!   `reserve_inner`), so capacity after it is a lower bound.
 //! - [`admit`] decides, for every path (a return, fast or not; an adopted
-//!   buffer; `prefill`; a thread without a cache), the budget, the counters,
-//!   and cache or depot. Its inlined prefix is the fast return.
+//!   buffer; a thread without a cache), the budget, the counters, and cache
+//!   or depot. Its inlined prefix is the fast return. [`prefill`] adds new
+//!   buffers to a depot under the same budget.
 
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 
@@ -141,8 +142,6 @@ pub(crate) fn adopt(engine: &Engine, mut buf: Pooled) -> Result<usize, Event> {
 pub(crate) enum Entry {
     /// A guard handed out by tier `from` ended (counted there).
     Return { from: usize },
-    /// `prefill` allocated it: not a return, not counted.
-    Prefill,
     /// `BufPool::put` gave it: counted as adopted in the tier it enters, or
     /// as refused in the foreign row.
     Adopt,
@@ -182,9 +181,6 @@ pub(crate) fn admit(engine: &Engine, entry: Entry, tier: usize, buf: Pooled, sta
 #[cold]
 #[inline(never)]
 fn admit_slow(engine: &Engine, entry: Entry, tier: usize, buf: Pooled) -> Admitted {
-    if entry == Entry::Prefill {
-        return admit_via(engine, Via::Shared, entry, tier, Some(buf)); // documented: into the depot
-    }
     let mut buf = Some(buf);
     let via_cache = local::with_slot(engine, |slot| admit_via(engine, Via::Cache(slot), entry, tier, buf.take()));
     match buf {
@@ -202,7 +198,6 @@ fn admit_via(engine: &Engine, mut via: Via<'_>, entry: Entry, tier: usize, buf: 
         match entry {
             Entry::Return { from } => via.count(engine, Origin::tier(from), Event::OverBudget, 1),
             Entry::Adopt => via.count(engine, Origin::FOREIGN, Event::OverBudget, 1),
-            Entry::Prefill => {}
         }
         return Admitted::OverBudget;
     }
@@ -213,7 +208,9 @@ fn admit_via(engine: &Engine, mut via: Via<'_>, entry: Entry, tier: usize, buf: 
                 via.count(engine, Origin::tier(from), Event::Retiered, 1);
             }
         }
-        Entry::Adopt | Entry::Prefill => {}
+        // Counted before it is stored, as a return is: a full depot that
+        // drops it counts it in `GlobalFull`, and the flows add up.
+        Entry::Adopt => via.count(engine, Origin::tier(tier), Event::Adopted, 1),
     }
     let dropped = via.store(engine, tier, buf);
     if dropped.buffers > 0 {
@@ -223,10 +220,20 @@ fn admit_via(engine: &Engine, mut via: Via<'_>, entry: Entry, tier: usize, buf: 
     if !dropped.stored {
         return Admitted::Full;
     }
-    if entry == Entry::Adopt {
-        via.count(engine, Origin::tier(tier), Event::Adopted, 1);
-    }
     Admitted::Pooled
+}
+
+/// `BufPool::prefill`: up to `count` new buffers of `tier`, straight into
+/// its depot (a thread cache is for what this thread returns). Each is paid
+/// for before it is made, and only as many are made as the depot has room
+/// for, so nothing is allocated only to be dropped. Returns how many.
+pub(crate) fn prefill(engine: &Engine, tier: usize, count: usize) -> usize {
+    let size = engine.config().size(tier);
+    let paid = (0..count).take_while(|_| engine.spend_shared(size)).count();
+    let added = engine.depot(tier).fill(paid, || Box::new(BytesMut::with_capacity(size)));
+    engine.refund_shared((paid - added) * size);
+    engine.count_shared(Origin::tier(tier), Event::Prefilled, added as u64);
+    added
 }
 
 /// With `scrub_on_return`, zeroes the whole capacity of a buffer about to be

@@ -72,9 +72,13 @@ pub(crate) enum Event {
     /// Pooled buffers released after a whole decay interval unused, from a
     /// thread cache or a global queue, as for `Trimmed`.
     Decayed,
-    /// A buffer given to `BufPool::put` and pooled, counted in the tier it
-    /// entered. (Those discarded are counted by reason in the foreign row.)
+    /// A buffer given to `BufPool::put` and accepted, counted in the tier it
+    /// entered (as for `Returned`, a full global queue may still drop it,
+    /// counted in `GlobalFull`). Those refused are counted by reason in the
+    /// foreign row.
     Adopted,
+    /// A buffer `BufPool::prefill` allocated and pooled (shared block).
+    Prefilled,
     /// A guard's return dropped by chaos (`Builder::chaos`).
     Chaos,
 }

@@ -6,8 +6,10 @@
 //! counter is exact, but counters may be from slightly different instants.
 
 mod cells;
+mod check;
 
 pub(crate) use cells::{Event, ThreadStats, TierCells};
+pub use check::{Broken, Identity};
 
 use cells::EVENTS;
 
@@ -90,6 +92,7 @@ impl Totals {
                 trimmed: all(Trimmed),
                 decayed: all(Decayed),
                 adopted: all(Adopted),
+                prefilled: all(Prefilled),
                 retained_buffers: queued as u64 + cached,
                 retained_bytes: queued_bytes as u64 + cached * size as u64 + extra,
             });
@@ -128,6 +131,26 @@ fn add(sum: &mut [u64; EVENTS], cells: &TierCells) {
 /// instants, and a buffer moving between a thread cache and a global queue
 /// can be seen in both or in neither. Once those threads are joined, or
 /// otherwise synchronised with the reader, the snapshot is exact.
+///
+/// # The contract
+///
+/// An exact snapshot keeps these identities, which [`check`](Self::check)
+/// tests ([`Identity`] names each):
+///
+/// 1. per tier, `gets = cache_hits + global_hits + misses`;
+/// 2. per tier, `retiered <= returns`;
+/// 3. per tier, `retained_buffers × size <= retained_bytes <=
+///    retained_buffers × ceiling`;
+/// 4. guards end at most once: over the tiers and the oversize row,
+///    `returns + discards at return + detached <= gets`, and
+///    `outstanding` is the difference (`discards at return`: every reason
+///    but `global_full`, which drops buffers already pooled);
+/// 5. every pooled buffer is accounted for, summed over the tiers:
+///    `retained_buffers = prefilled + returns + adopted − cache_hits −
+///    global_hits − global_full − trimmed − decayed` (a return or an
+///    adoption may enter another tier than it is counted in, so the sum
+///    holds, not each tier's);
+/// 6. with a byte budget, `retained_bytes() <= max_retained_bytes`.
 ///
 /// # Examples
 ///
@@ -249,9 +272,14 @@ pub struct TierStats {
     pub trimmed: u64,
     /// Pooled buffers released by idle decay: unused for a whole interval.
     pub decayed: u64,
-    /// Buffers given to [`BufPool::put`](crate::BufPool::put) and pooled in
-    /// this tier. They are not guards, so they are not in `returns`.
+    /// Buffers given to [`BufPool::put`](crate::BufPool::put) and accepted
+    /// into this tier. They are not guards, so they are not in `returns`.
+    /// As for `returns`, a full global queue may still drop one, counted in
+    /// `discards.global_full` (and `put` then says `Discarded(GlobalFull)`).
     pub adopted: u64,
+    /// Buffers [`BufPool::prefill`](crate::BufPool::prefill) allocated and
+    /// pooled in this tier.
+    pub prefilled: u64,
     /// Buffers held in the global queue and all thread caches.
     pub retained_buffers: u64,
     /// Bytes of real capacity held in the global queue and all thread caches.
@@ -261,7 +289,7 @@ pub struct TierStats {
 impl TierStats {
     /// Guards from this tier that have ended: returned, discarded at return,
     /// or detached.
-    fn ended(&self) -> u64 {
+    pub(crate) fn ended(&self) -> u64 {
         self.returns + self.discards.at_return() + self.detached
     }
 }
