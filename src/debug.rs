@@ -55,8 +55,13 @@ impl Debug {
         Some(tracker.lock().unwrap_or_else(std::sync::PoisonError::into_inner))
     }
 
-    /// A buffer was checked out at `caller`.
-    pub(crate) fn checked_out(&self, buf: &Pooled, caller: &'static Location<'static>) {
+    /// `buf` (empty) is being checked out at `caller`, from a tier or
+    /// oversize: chaos fills its spare capacity, tracking records it. Every
+    /// checkout of a pool in a test mode comes through here.
+    pub(crate) fn checked_out(&self, buf: &mut Pooled, caller: &'static Location<'static>) {
+        if self.chaos.is_some() {
+            Chaos::fill(buf);
+        }
         if let Some(mut live) = self.tracker() {
             live.insert(key(buf), (caller, buf.capacity()));
         }
@@ -143,7 +148,7 @@ impl Chaos {
 
     /// Fills the spare capacity of `buf` (empty) with [`PATTERN`]; the
     /// buffer stays empty.
-    pub(crate) fn fill(buf: &mut BytesMut) {
+    fn fill(buf: &mut BytesMut) {
         debug_assert!(buf.is_empty());
         let capacity = buf.capacity();
         buf.extend_from_slice(&PATTERN[..PATTERN.len().min(capacity)]);

@@ -38,7 +38,7 @@ use std::panic::Location;
 
 use crate::budget::Credit;
 use crate::buffer::{self, Origin, Pooled};
-use crate::debug::{Chaos, Debug};
+use crate::debug::Debug;
 use crate::decay::{Epochs, TICK_EVERY, TRANSFER_TICK_EVERY};
 use crate::engine::Engine;
 use crate::error::GetError;
@@ -197,10 +197,7 @@ fn take_slow(
         },
     };
     let Some(debug) = debug else { return Ok((buf, origin, standard && !config.scrub_on_return)) };
-    if debug.chaos().is_some() {
-        Chaos::fill(&mut buf);
-    }
-    debug.checked_out(&buf, caller);
+    debug.checked_out(&mut buf, caller);
     Ok((buf, origin.traced(), false))
 }
 

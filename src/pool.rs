@@ -295,9 +295,9 @@ impl BufPool {
         if n > limit {
             return Err(GetError::TooLarge { requested: n, limit });
         }
-        let buf = local::miss(engine, Origin::OVERSIZE, n, fallible)?;
+        let mut buf = local::miss(engine, Origin::OVERSIZE, n, fallible)?;
         if let Some(debug) = engine.debug() {
-            debug.checked_out(&buf, caller);
+            debug.checked_out(&mut buf, caller);
         }
         Ok(buf)
     }

@@ -126,6 +126,24 @@ fn chaos_is_deterministic_in_its_seed() {
 }
 
 #[test]
+fn chaos_fills_the_spare_capacity_of_every_buffer_it_hands_out_oversize_included() {
+    let pool = BufPool::builder().chaos(7).build().unwrap();
+    let pattern = b"tierpool-chaos! ";
+    for n in [1, 5000, 1 << 20, (1 << 20) + 1, 3 << 20] {
+        for _ in 0..4 {
+            let mut buf = pool.get(n);
+            let spare = buf.spare_capacity_mut();
+            // SAFETY: chaos promises to have written every byte of the spare
+            // capacity (reading an unwritten one is what this test catches).
+            let bytes: Vec<u8> = spare.iter().map(|b| unsafe { b.assume_init() }).collect();
+            let ok = bytes.iter().enumerate().all(|(i, &b)| b == pattern[i % pattern.len()]);
+            assert!(ok, "get({n}): the spare capacity of {} bytes holds the pattern", bytes.len());
+        }
+    }
+    assert_eq!(pool.stats().oversize.gets, 8);
+}
+
+#[test]
 fn chaos_keeps_every_guarantee() {
     let pool = BufPool::builder().chaos(1).build().unwrap();
     for n in [0, 1, 4096, 4097, 65536, 1 << 20] {
