@@ -62,9 +62,13 @@ pub struct PooledChain<'a> {
     /// when there is no tail.
     home: Option<Chunk>,
     /// Writes into the tail may take its length up to here:
-    /// `min(tail.capacity(), limit - full_len)`. Kept by `refresh_end` after
-    /// every change but a write within it.
+    /// `min(tail.capacity() - tail_extra, limit - full_len)`. Kept by
+    /// `refresh_end` after every change but a write within it.
     tail_end: usize,
+    /// How much more than `chunk_size` the tail's allocation holds (a
+    /// re-tiered or chaos buffer): writes leave it unused, so that no chunk
+    /// ever holds more than `chunk_size` bytes, whatever the tier hands out.
+    tail_extra: usize,
     /// Where chunks come from and go back to.
     pool: PoolRef<'a>,
     /// The tier of the chunks, and its size.
@@ -106,6 +110,7 @@ impl<'a> PooledChain<'a> {
             tail: BytesMut::new(),
             home: None,
             tail_end: 0,
+            tail_extra: 0,
             pool,
             tier,
             chunk_size,
@@ -157,7 +162,9 @@ impl<'a> PooledChain<'a> {
         self.len() == 0
     }
 
-    /// The size of each chunk: the tier's size.
+    /// The size of each chunk: the tier's size. No chunk holds more, even
+    /// when the tier hands out a larger buffer (one that grew and was pooled
+    /// again): the rest of its capacity stays unused.
     #[must_use]
     pub fn chunk_size(&self) -> usize {
         self.chunk_size
@@ -275,10 +282,11 @@ impl<'a> PooledChain<'a> {
     /// assert_eq!((buf.len(), buf.tier_size()), (10_000, Some(65536)));
     /// ```
     #[allow(clippy::result_large_err, reason = "gives the chain back unchanged, as `Arc::try_unwrap` does")]
+    #[track_caller]
     pub fn into_contiguous(self) -> Result<PooledBuf<'a>, Self> {
         let engine: &Engine = self.pool.engine();
         let Some(tier) = engine.config().tier_for_request(self.len()) else { return Err(self) };
-        let Ok((buf, origin, pristine)) = local::take(engine, tier, false, self.caller) else {
+        let Ok((buf, origin, pristine)) = local::take(engine, tier, false, Location::caller()) else {
             unreachable!("an infallible take")
         };
         let mut out = PooledBuf::new(buf, origin, pristine, self.pool.clone());
@@ -306,6 +314,7 @@ impl<'a> PooledChain<'a> {
     /// assert_eq!(pool.stats().outstanding, 0);
     /// ```
     #[must_use = "into_pieces returns the Bytes"]
+    #[track_caller]
     pub fn into_pieces(mut self) -> Vec<Bytes>
     where
         'a: 'static,
@@ -380,10 +389,20 @@ impl PooledChain<'_> {
                 unreachable!("an infallible take")
             };
             self.tail = core::mem::take(&mut *buf);
+            self.tail_extra = self.tail.capacity() - self.chunk_size;
             self.home = Some(Chunk { buf, origin, pristine });
             self.refresh_end();
         }
         self.tail_end - self.tail.len()
+    }
+
+    /// Gives back a tail that holds nothing: one taken for a read that then
+    /// waited, failed or found the end of the stream.
+    pub(crate) fn release_empty_tail(&mut self) {
+        if self.home.is_some() && self.tail.is_empty() {
+            self.release_tail();
+            self.refresh_end();
+        }
     }
 
     /// The tail, to write at most [`tail_spare`](Self::tail_spare) bytes
@@ -453,14 +472,17 @@ impl PooledChain<'_> {
     }
 
     fn refresh_end(&mut self) {
-        self.tail_end = self.tail.capacity().min(self.limit - self.full_len);
+        // After reads from the tail's front, `capacity()` counts from the
+        // read position, and so does this: the chunk still ends at
+        // `chunk_size` from where it started.
+        self.tail_end = (self.tail.capacity() - self.tail_extra).min(self.limit - self.full_len);
     }
 
     /// The tail back in its box, leaving the chain without one.
     fn take_tail(&mut self) -> Option<Chunk> {
         let mut home = self.home.take()?;
         *home.buf = core::mem::take(&mut self.tail);
-        self.tail_end = 0;
+        (self.tail_end, self.tail_extra) = (0, 0);
         Some(home)
     }
 

@@ -32,8 +32,10 @@ pub(crate) struct Debug {
 #[non_exhaustive]
 pub struct Outstanding {
     /// Where they were checked out: the caller of `get`, `try_get`,
-    /// `get_owned`, `try_get_owned` or `tierpool::get`, or of `into_shared`
-    /// for a buffer behind a `Bytes`.
+    /// `get_owned`, `try_get_owned` or `tierpool::get`; of `chain` or
+    /// `chain_owned` for a chain's chunks; of `into_contiguous` for the
+    /// buffer it returns; or of `into_shared` or `into_pieces` for a buffer
+    /// behind a `Bytes`.
     pub location: &'static Location<'static>,
     /// How many are out.
     pub buffers: usize,

@@ -13,6 +13,7 @@
 //! [`read_pooled`] reads into the spare capacity only, and reports a full
 //! buffer as an error, never as `Ok(0)`.
 
+use std::future::Future;
 use std::io;
 use std::sync::Arc;
 use std::time::Duration;
@@ -90,7 +91,9 @@ where
 /// A body of exactly the limit reads to its end: once the chain is full, the
 /// next call reads one byte into a scratch byte to tell the end of the
 /// stream (`Ok(0)`) from more data (the error below). Cancel safe, like
-/// `read_buf`.
+/// `read_buf`. The chain ends in a chunk with data, never in an empty one,
+/// and takes no new chunk while the read waits: a body that ends exactly on
+/// a chunk boundary fills exactly its chunks.
 ///
 /// # Errors
 ///
@@ -128,7 +131,19 @@ where
             _ => Err(ChainError::LimitExceeded { limit: chain.len() }.into()),
         };
     }
-    reader.read_buf(chain).await
+    // `read_buf` appends a chunk before it knows whether any byte comes; a
+    // read that waits, fails or ends gives that empty chunk straight back,
+    // so a chain never ends in one and holds none while it waits. The
+    // `read_buf` future keeps no state between polls, so each poll makes a
+    // new one, leaving the chain free in between.
+    std::future::poll_fn(|cx| {
+        let read = std::pin::pin!(reader.read_buf(&mut *chain)).poll(cx);
+        if !matches!(read, std::task::Poll::Ready(Ok(n)) if n > 0) {
+            chain.release_empty_tail();
+        }
+        read
+    })
+    .await
 }
 
 #[cold]

@@ -212,3 +212,67 @@ fn serde_json_documents_round_trip_through_a_chain() {
         .unwrap();
     assert_eq!(pool.stats().outstanding, 0);
 }
+
+#[test]
+fn no_chunk_holds_more_than_chunk_size_whatever_the_tier_hands_out() {
+    let pool = BufPool::new();
+    // The 64 KiB tier now holds a 100 KiB buffer (given back with `put`) and
+    // a 4 KiB guard grown to 70 KiB: both are handed out as chunks.
+    assert_eq!(pool.put(bytes::BytesMut::with_capacity(100 << 10)), tierpool::Put::Pooled { tier_size: 64 << 10 });
+    let mut grown = pool.get(100);
+    grown.reserve(70 << 10);
+    drop(grown);
+    assert_eq!(pool.stats().tiers[1].retained_buffers, 2);
+    let mut chain = pool.chain(64 << 10);
+    chain.extend_from_slice(&vec![3; 200 << 10]);
+    let lens: Vec<usize> = chain.chunks().map(<[u8]>::len).collect();
+    assert_eq!(lens, [64 << 10, 64 << 10, 64 << 10, 8 << 10], "each chunk holds chunk_size bytes");
+    // The same after reading from the front of the last chunk.
+    chain.advance((3 << 16) + 1000);
+    chain.extend_from_slice(&vec![4; 60 << 10]);
+    let lens: Vec<usize> = chain.chunks().map(<[u8]>::len).collect();
+    assert_eq!(lens, [(64 << 10) - 1000, 4 << 10], "the read part of a chunk counts toward its size");
+}
+
+#[cfg(feature = "tokio")]
+#[test]
+fn read_chain_keeps_no_empty_chunk_at_a_chunk_boundary() {
+    use tierpool::tokio::read_chain;
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    rt.block_on(async {
+        let pool = BufPool::new();
+        let body = vec![9u8; 20 << 20];
+        for limit in [None, Some(64 << 20)] {
+            let mut socket: &[u8] = &body;
+            let mut chain = pool.chain(1 << 20);
+            if let Some(limit) = limit {
+                chain = chain.with_limit(limit);
+            }
+            while read_chain(&mut socket, &mut chain).await.unwrap() > 0 {}
+            assert_eq!((chain.len(), chain.chunk_count()), (20 << 20, 20), "twenty chunks, limit {limit:?}");
+            assert_eq!(pool.stats().outstanding, 20);
+        }
+    });
+}
+
+#[cfg(feature = "tokio")]
+#[test]
+fn read_chain_holds_no_new_chunk_while_it_waits() {
+    use tierpool::tokio::read_chain;
+    use tokio::io::AsyncWriteExt;
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    rt.block_on(async {
+        let pool = BufPool::builder().tiers(&[16]).build().unwrap();
+        let (mut client, mut server) = tokio::io::duplex(64);
+        client.write_all(&[1; 16]).await.unwrap(); // fills the first chunk exactly
+        let mut chain = pool.chain(16);
+        assert_eq!(read_chain(&mut server, &mut chain).await.unwrap(), 16);
+        // Nothing more to read: the read waits, and is given up.
+        let waiting = tokio::time::timeout(std::time::Duration::from_millis(1), read_chain(&mut server, &mut chain));
+        assert!(waiting.await.is_err(), "no data: the read waits");
+        assert_eq!((chain.chunk_count(), pool.stats().outstanding), (1, 1), "the waiting read took no chunk");
+        drop(client);
+        assert_eq!(read_chain(&mut server, &mut chain).await.unwrap(), 0);
+        assert_eq!(chain.chunk_count(), 1);
+    });
+}

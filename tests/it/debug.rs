@@ -49,6 +49,23 @@ fn every_entry_point_attributes_a_leak_to_its_exact_line() {
 }
 
 #[test]
+fn every_chain_entry_point_attributes_a_leak_to_the_callers_line() {
+    let pool = tracked();
+    let (mut chain, line_chain) = (pool.chain_owned(4096), line!());
+    chain.extend_from_slice(&[1; 10_000]); // three chunks, taken by writes
+    assert_eq!(sites(&pool), [(line_chain, 3)], "a chain's chunks: where the chain was made");
+    let (pieces, line_pieces) = (chain.into_pieces(), line!());
+    assert_eq!(sites(&pool), [(line_pieces, 3)], "pieces: where into_pieces was called");
+    drop(pieces);
+    let mut chain = pool.chain(4096);
+    chain.extend_from_slice(&[2; 5000]);
+    let (buf, line_contiguous) = (chain.into_contiguous().unwrap(), line!());
+    assert_eq!(sites(&pool), [(line_contiguous, 1)], "into_contiguous's buffer: where it was called");
+    drop(buf);
+    pool.assert_quiescent();
+}
+
+#[test]
 fn leaks_on_two_threads_are_each_attributed() {
     let pool = tracked();
     let spawn = |pool: Arc<BufPool>| {
