@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Deep checks for tierpool: Miri, ThreadSanitizer and loom. Installs what it
-# needs through rustup.
+# Deep checks for tierpool: Miri, ThreadSanitizer, AddressSanitizer, loom
+# and the flake check. Installs what it needs through rustup.
 #
-#   bash .ci/deep.sh            # what .ci/run runs: miri, tsan and loom
+#   bash .ci/deep.sh            # what .ci/run runs: miri, tsan, asan, flake
+#                               # and loom
 #   bash .ci/deep.sh miri       # Miri over every unsafe block: the unit tests
 #                               # (the BufMut impls), the chain model (the
 #                               # chain's in-place copy) and the integration
@@ -11,7 +12,11 @@
 #   bash .ci/deep.sh miri-all   # Miri over every test binary (slow: see
 #                               # docs/verification.md)
 #   bash .ci/deep.sh tsan       # ThreadSanitizer over the stress test
+#   bash .ci/deep.sh asan       # AddressSanitizer, with its leak checker, over
+#                               # the integration tests that use real sockets
+#                               # and threads (it, stress, zero_alloc)
 #   bash .ci/deep.sh loom       # the loom models of the depot, the budget and the stamp
+#   bash .ci/deep.sh flake      # scripts/flake.sh, 5 rounds under a CPU hog
 #
 # Cost on the 2-core machine: docs/verification.md.
 set -euo pipefail
@@ -47,6 +52,20 @@ if [[ "$what" == all || "$what" == tsan ]]; then
     step "ThreadSanitizer: stress test, std rebuilt with the sanitizer"
     RUSTFLAGS="-Zsanitizer=thread" RUSTDOCFLAGS="-Zsanitizer=thread" TSAN_OPTIONS="halt_on_error=1" \
         cargo +nightly test -Zbuild-std --target "$target" --target-dir target/tsan --test stress
+fi
+
+if [[ "$what" == all || "$what" == asan ]]; then
+    step "AddressSanitizer and LeakSanitizer: sockets and threads, std rebuilt with the sanitizer"
+    # detect_leaks: a buffer or chunk the pool never frees fails the run.
+    RUSTFLAGS="-Zsanitizer=address" RUSTDOCFLAGS="-Zsanitizer=address" \
+        ASAN_OPTIONS="detect_leaks=1:halt_on_error=1" \
+        cargo +nightly test -Zbuild-std --target "$target" --target-dir target/asan --features tokio \
+        --test it --test stress --test zero_alloc
+fi
+
+if [[ "$what" == all || "$what" == flake ]]; then
+    step "flake check: every test binary, 5 rounds beside a busy loop per core"
+    bash scripts/flake.sh 5
 fi
 
 if [[ "$what" == all || "$what" == loom ]]; then
