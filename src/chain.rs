@@ -11,7 +11,7 @@ use crate::buffer::{Origin, Pooled};
 use crate::engine::Engine;
 use crate::error::ChainError;
 use crate::guard::{PoolRef, PooledBuf};
-use crate::{local, recycle};
+use crate::{checkout, recycle};
 
 /// A buffer made of pooled chunks of one tier, for payloads larger than any
 /// tier: a serialized document of several MiB, a request body, a log batch.
@@ -286,7 +286,7 @@ impl<'a> PooledChain<'a> {
     pub fn into_contiguous(self) -> Result<PooledBuf<'a>, Self> {
         let engine: &Engine = self.pool.engine();
         let Some(tier) = engine.config().tier_for_request(self.len()) else { return Err(self) };
-        let Ok((buf, origin, pristine)) = local::take(engine, tier, false, Location::caller()) else {
+        let Ok((buf, origin, pristine)) = checkout::take(engine, tier, false, Location::caller()) else {
             unreachable!("an infallible take")
         };
         let mut out = PooledBuf::new(buf, origin, pristine, self.pool.clone());
@@ -385,7 +385,7 @@ impl PooledChain<'_> {
         if self.tail_end == self.tail.len() && self.room() > 0 {
             self.seal_tail();
             let engine: &Engine = self.pool.engine();
-            let Ok((mut buf, origin, pristine)) = local::take(engine, self.tier, false, self.caller) else {
+            let Ok((mut buf, origin, pristine)) = checkout::take(engine, self.tier, false, self.caller) else {
                 unreachable!("an infallible take")
             };
             self.tail = core::mem::take(&mut *buf);
@@ -397,7 +397,8 @@ impl PooledChain<'_> {
     }
 
     /// Gives back a tail that holds nothing: one taken for a read that then
-    /// waited, failed or found the end of the stream.
+    /// waited, failed or found the end of the stream (`tokio::read_chain`).
+    #[cfg(feature = "tokio")]
     pub(crate) fn release_empty_tail(&mut self) {
         if self.home.is_some() && self.tail.is_empty() {
             self.release_tail();

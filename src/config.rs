@@ -610,16 +610,16 @@ impl Config {
         self.sizes[tier]
     }
 
-    /// Buffers moved at once between a thread cache and the global depot of
+    /// The usual batch between a thread cache and the global depot of
     /// `tier`: half a magazine, at least one. A magazine that gave nothing
-    /// out since its last move spills all of itself ([`Self::most_moved`]).
-    pub(crate) fn batch(&self, tier: usize) -> usize {
+    /// out since its last move spills all of itself ([`Self::whole`]).
+    pub(crate) fn half(&self, tier: usize) -> usize {
         self.thread_cache[tier].div_ceil(2).max(1)
     }
 
-    /// The most buffers one move between a thread cache and the global depot
-    /// of `tier` carries: a whole magazine, at least one.
-    pub(crate) fn most_moved(&self, tier: usize) -> usize {
+    /// The largest batch between a thread cache and the global depot of
+    /// `tier`: a whole magazine, at least one.
+    pub(crate) fn whole(&self, tier: usize) -> usize {
         self.thread_cache[tier].max(1)
     }
 

@@ -19,7 +19,7 @@ use crate::sync::{AtomicU64, Ordering::Relaxed};
 
 /// What a pool in a test mode does besides pooling.
 #[derive(Debug)]
-pub(crate) struct Debug {
+pub(crate) struct TestModes {
     /// Live checkouts by the address of their buffer's box, with their call
     /// site and capacity; `None` unless `track_callers`.
     tracker: Option<Mutex<HashMap<usize, (&'static Location<'static>, usize)>>>,
@@ -43,10 +43,10 @@ pub struct Outstanding {
     pub bytes: usize,
 }
 
-impl Debug {
+impl TestModes {
     /// The test modes asked for, or `None` for a pool with neither.
     pub(crate) fn new(track_callers: bool, chaos: Option<u64>) -> Option<Self> {
-        (track_callers || chaos.is_some()).then(|| Debug {
+        (track_callers || chaos.is_some()).then(|| TestModes {
             tracker: track_callers.then(|| Mutex::new(HashMap::new())),
             chaos: chaos.map(|seed| Chaos { seed, next: AtomicU64::new(0) }),
         })

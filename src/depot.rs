@@ -29,7 +29,7 @@ use crate::sync::{AtomicUsize, Ordering::Relaxed};
 /// Invariants:
 /// - every buffer in `full` keeps the pooled-buffer invariants
 ///   (`buffer.rs`) for this tier;
-/// - every batch in `full` holds between 1 and `batch` buffers, oldest batch
+/// - every batch in `full` holds between 1 and `largest` buffers, oldest batch
 ///   at the head;
 /// - `buffers <= limit`, and `buffers` and `extra` never under-count what
 ///   `full` holds (they are raised before a batch becomes visible and lowered
@@ -37,9 +37,10 @@ use crate::sync::{AtomicUsize, Ordering::Relaxed};
 #[derive(Debug)]
 pub(crate) struct Depot {
     full: ArrayQueue<Batch>,
-    /// Empty vectors of capacity `batch`, for the next spill.
+    /// Empty vectors of capacity `largest`, for the next spill.
     spare: ArrayQueue<Vec<Pooled>>,
-    batch: usize,
+    /// The most buffers one batch holds: a whole thread cache.
+    largest: usize,
     /// The tier's size: every buffer's capacity is this, plus its share of
     /// its batch's `extra`.
     size: usize,
@@ -68,15 +69,16 @@ struct Batch {
 
 impl Depot {
     /// A depot for at most `limit` buffers (at least 1) of a tier of `size`
-    /// bytes, moved in batches of up to `batch`, most of them of `usual`
-    /// (at most `batch`): it keeps spare vectors for a full depot of those.
-    pub(crate) fn new(limit: usize, usual: usize, batch: usize, size: usize) -> Self {
+    /// bytes, moved in batches of up to `largest` (a whole thread cache),
+    /// most of them of `half` (half of one): it keeps spare vectors for a
+    /// full depot of those.
+    pub(crate) fn new(limit: usize, half: usize, largest: usize, size: usize) -> Self {
         let limit = limit.max(1);
-        let batch = batch.clamp(1, limit);
+        let largest = largest.clamp(1, limit);
         Self {
             full: ArrayQueue::new(limit),
-            spare: ArrayQueue::new(limit.div_ceil(usual.clamp(1, batch))),
-            batch,
+            spare: ArrayQueue::new(limit.div_ceil(half.clamp(1, largest))),
+            largest,
             size,
             limit,
             buffers: AtomicUsize::new(0),
@@ -89,7 +91,7 @@ impl Depot {
     /// An empty batch vector for a spill ([`push_vec`](Self::push_vec)): a
     /// spare, or a new one once the spares run out.
     pub(crate) fn batch_vec(&self) -> Vec<Pooled> {
-        self.spare.pop().unwrap_or_else(|| Vec::with_capacity(self.batch))
+        self.spare.pop().unwrap_or_else(|| Vec::with_capacity(self.largest))
     }
 
     /// Pushes one spill, `bufs`, whose buffers hold `extra` bytes above the
@@ -97,8 +99,8 @@ impl Depot {
     /// depot was full, and their bytes. Reads no buffer's capacity unless
     /// some are dropped.
     pub(crate) fn push_vec(&self, mut bufs: Vec<Pooled>, extra: usize) -> (u64, usize) {
-        if bufs.len() > self.batch {
-            // A depot whose limit is below the thread cache's batch.
+        if bufs.len() > self.largest {
+            // A depot whose limit is below the thread cache's size.
             let dropped = self.push_batch(bufs.drain(..));
             self.recycle(bufs);
             return dropped;
@@ -114,7 +116,7 @@ impl Depot {
         (dropped + d, dropped_bytes + b)
     }
 
-    /// Pushes every buffer of `bufs` in batches of up to `batch`, in order;
+    /// Pushes every buffer of `bufs` in batches of up to `largest`, in order;
     /// returns how many were dropped because the depot was full, and their
     /// bytes. The general push, for the cold paths (thread exit, a thread
     /// without a cache): it reads every buffer's capacity.
@@ -123,7 +125,7 @@ impl Depot {
         let mut bufs = bufs.peekable();
         while bufs.peek().is_some() {
             let mut batch = self.batch_vec();
-            batch.extend(bufs.by_ref().take(self.batch));
+            batch.extend(bufs.by_ref().take(self.largest));
             let room = self.reserve(batch.len());
             for buf in batch.drain(room..) {
                 dropped += 1;
@@ -146,7 +148,7 @@ impl Depot {
         let (mut left, mut lost) = (room, 0);
         while left > 0 {
             let mut bufs = self.batch_vec();
-            let k = left.min(self.batch);
+            let k = left.min(self.largest);
             bufs.extend((0..k).map(|_| make()));
             debug_assert!(bufs.iter().all(|b| b.capacity() == self.size));
             left -= k;
@@ -300,7 +302,7 @@ impl Depot {
     /// enough spares already (then it is freed).
     fn recycle(&self, batch: Vec<Pooled>) {
         debug_assert!(batch.is_empty());
-        if batch.capacity() >= self.batch {
+        if batch.capacity() >= self.largest {
             let _ = self.spare.push(batch);
         }
     }

@@ -7,7 +7,7 @@
 //!                   ├─ generations                  trim generations, decay epochs, and their stamp
 //!                   ├─ depots[tier]                 the global level (depot.rs)
 //!                   ├─ threads: ThreadLocal<stats>  one counter block per thread (stats/cells.rs)
-//!                   └─ shared: stats                the counters of paths without a thread cache
+//!                   └─ common: stats                the counters of paths without a thread cache
 //! ```
 //!
 //! The hot path reads `index`, the stamp and the configuration, which only
@@ -19,7 +19,7 @@
 //! which lets `stats()` walk every block and gives a block whose thread
 //! exited to the next thread that reuses the id: its counters are monotonic
 //! flows, so the new owner adding to them keeps every sum right (a thread's
-//! exit flush is counted in the shared block, see `local.rs`).
+//! exit flush is counted in the common block, see `registry.rs`).
 
 use std::sync::OnceLock;
 
@@ -28,7 +28,7 @@ use thread_local::ThreadLocal;
 use crate::budget::Budget;
 use crate::buffer::Origin;
 use crate::config::Config;
-use crate::debug::Debug;
+use crate::debug::TestModes;
 use crate::decay::{Clock, Epochs, Generations};
 use crate::depot::Depot;
 use crate::stats::{Event, Stats, ThreadStats, Totals};
@@ -38,7 +38,7 @@ use crate::sync::{Arc, Weak};
 /// The shared state of one pool.
 pub(crate) struct Engine {
     /// Small and reused after the engine drops: where this engine's slot is
-    /// in each thread's registry (`local.rs`). The stamp tells a reused
+    /// in each thread's registry (`registry.rs`). The stamp tells a reused
     /// index from the engine's own.
     index: usize,
     /// `trim` generations and decay epochs, and their stamp
@@ -57,12 +57,13 @@ pub(crate) struct Engine {
     depots: Box<[Depot]>,
     /// Every thread's counters.
     threads: ThreadLocal<Arc<ThreadStats>>,
-    /// The counters of paths without a thread cache; updated with `fetch_add`.
-    shared: ThreadStats,
+    /// The common block: the counters of paths without a thread cache;
+    /// updated with `fetch_add`.
+    common: ThreadStats,
     /// Lets a thread cache hold the engine weakly, to flush it at thread exit.
     weak_self: Weak<Engine>,
     /// The test modes (`debug.rs`), if any is on.
-    debug: Option<Debug>,
+    test_modes: Option<TestModes>,
 }
 
 /// Indices of dropped engines, for reuse, and the next fresh one.
@@ -91,20 +92,20 @@ impl Drop for Engine {
 impl Engine {
     pub(crate) fn new(config: Config) -> Arc<Self> {
         let depots = (config.global_queue.iter().enumerate())
-            .map(|(t, &c)| Depot::new(c, config.batch(t), config.most_moved(t), config.size(t)))
+            .map(|(t, &c)| Depot::new(c, config.half(t), config.whole(t), config.size(t)))
             .collect();
         let tiers = config.tiers();
-        let debug = Debug::new(config.track_callers, config.chaos);
+        let test_modes = TestModes::new(config.track_callers, config.chaos);
         Arc::new_cyclic(|weak_self| Engine {
             index: take_index(),
             generations: Generations::new(),
-            slow_only: debug.is_some() || config.scrub_on_return,
-            debug,
+            slow_only: test_modes.is_some() || config.scrub_on_return,
+            test_modes,
             budget: config.max_retained_bytes.map(Budget::new),
             clock: Clock::new(config.idle_timeout),
             depots,
             threads: ThreadLocal::new(),
-            shared: ThreadStats::new(tiers),
+            common: ThreadStats::new(tiers),
             weak_self: weak_self.clone(),
             config,
         })
@@ -143,8 +144,8 @@ impl Engine {
     }
 
     /// The test modes, if any is on; only slow paths ask.
-    pub(crate) fn debug(&self) -> Option<&Debug> {
-        self.debug.as_ref()
+    pub(crate) fn test_modes(&self) -> Option<&TestModes> {
+        self.test_modes.as_ref()
     }
 
     #[inline]
@@ -166,20 +167,20 @@ impl Engine {
         Arc::clone(self.threads.get_or(|| Arc::new(ThreadStats::new(self.config.tiers()))))
     }
 
-    /// Counts `n` events of `origin`'s row on the shared block, for the paths
+    /// Counts `n` events of `origin`'s row on the common block, for the paths
     /// without a thread cache.
-    pub(crate) fn count_shared(&self, origin: Origin, event: Event, n: u64) {
-        self.shared.row(origin).add(event, n);
+    pub(crate) fn count_common(&self, origin: Origin, event: Event, n: u64) {
+        self.common.row(origin).add(event, n);
     }
 
     /// Pays for a buffer entering the pool on a path without a thread cache.
-    pub(crate) fn spend_shared(&self, cost: usize) -> bool {
+    pub(crate) fn spend_direct(&self, cost: usize) -> bool {
         self.budget.as_ref().is_none_or(|budget| budget.reserve_exact(cost))
     }
 
     /// Gives back the bytes of buffers that left the pool on a path without
     /// a thread cache.
-    pub(crate) fn refund_shared(&self, bytes: usize) {
+    pub(crate) fn refund_direct(&self, bytes: usize) {
         if let Some(budget) = &self.budget {
             budget.release(bytes);
         }
@@ -207,8 +208,8 @@ impl Engine {
         self.generations.next_epoch();
         for (tier, depot) in self.depots.iter().enumerate() {
             let (buffers, bytes) = depot.reap();
-            self.refund_shared(bytes);
-            self.count_shared(Origin::tier(tier), Event::Decayed, buffers);
+            self.refund_direct(bytes);
+            self.count_common(Origin::tier(tier), Event::Decayed, buffers);
         }
     }
 
@@ -221,8 +222,8 @@ impl Engine {
         for (tier, depot) in self.depots.iter().enumerate() {
             let (buffers, bytes) = depot.drain();
             released += bytes;
-            self.refund_shared(bytes);
-            self.count_shared(Origin::tier(tier), Event::Trimmed, buffers);
+            self.refund_direct(bytes);
+            self.count_common(Origin::tier(tier), Event::Trimmed, buffers);
         }
         released
     }
@@ -233,7 +234,7 @@ impl Engine {
         for block in self.threads.iter() {
             totals.add_thread(block);
         }
-        totals.add_shared(&self.shared);
+        totals.add_common(&self.common);
         let depot: Vec<_> = self.depots.iter().map(Depot::level).collect();
         let mut stats = totals.snapshot(self.config.sizes(), &self.config.ceilings, &depot);
         stats.max_retained_bytes = self.budget.as_ref().map(Budget::limit);

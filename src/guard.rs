@@ -8,8 +8,8 @@ use bytes::{Bytes, BytesMut};
 
 use crate::buffer::{Origin, Pooled};
 use crate::engine::Engine;
-use crate::local;
 use crate::recycle;
+use crate::registry;
 use crate::stats::Event;
 use crate::sync::Arc;
 
@@ -284,9 +284,9 @@ impl<'a> PooledBuf<'a> {
     pub fn detach(self) -> BytesMut {
         let (buf, pool, origin, _) = self.into_parts();
         let engine = pool.engine();
-        local::count(engine, origin, Event::Detached);
-        if let Some(debug) = engine.debug() {
-            debug.ended(&buf);
+        registry::count(engine, origin, Event::Detached);
+        if let Some(modes) = engine.test_modes() {
+            modes.ended(&buf);
         }
         *buf
     }
@@ -351,8 +351,8 @@ impl PooledBuf<'static> {
     #[must_use = "into_shared returns the Bytes"]
     #[track_caller]
     pub fn into_shared(self) -> Bytes {
-        if let Some(debug) = self.engine().debug() {
-            debug.moved(&self.buf, std::panic::Location::caller());
+        if let Some(modes) = self.engine().test_modes() {
+            modes.moved(&self.buf, std::panic::Location::caller());
         }
         Bytes::from_owner(self)
     }

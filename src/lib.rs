@@ -131,13 +131,15 @@ mod buffer; // the pooled buffer and its invariants
 mod budget;
 mod decay;
 mod stats;
-mod debug; // call-site tracking and chaos, for tests
-mod magazine; // a thread's cache for one tier
+mod debug; // the test modes: call-site tracking and chaos
 mod depot; // the global level of one tier
+mod magazine; // a thread's cache for one tier
 mod engine; // one pool's shared state
-mod local; // thread caches: TLS, slots, fast paths
+mod cache; // a thread's cache for one pool, and the path without one
+mod registry; // the thread-local registry of caches, and thread exit
 mod recycle; // the return path
 mod guard;
+mod checkout; // the get path
 mod chain; // large payloads: pooled chunks of one tier
 mod impls;
 mod pool; // the public façade

@@ -8,15 +8,20 @@
 //! bytes above the tier's size of its odd buffers, which only slow paths
 //! move.
 //!
-//! Batches cross to the global level: a full magazine spills its colder half
-//! (the bottom of the stacks), an empty one refills one batch. DPDK's mempool
-//! cache moved to the same half-flush policy to cut its miss rate. A full
-//! magazine that gave nothing out since its last spill or refill, the
-//! consumer's side of a hand-off, spills all of itself as one batch instead:
-//! it keeps nothing that a get would use, and a pipeline's buffers cross
-//! the global level half as often (docs/benchmarks.md, *Hand-off*).
+//! Batches cross to the global level (`depot.rs`), and only the magazine
+//! moves them: a full magazine spills its colder half (the bottom of the
+//! stacks), an empty one refills one batch. DPDK's mempool cache moved to the
+//! same half-flush policy to cut its miss rate. A full magazine that gave
+//! nothing out since its last spill or refill, the consumer's side of a
+//! hand-off, spills all of itself as one batch instead: it keeps nothing that
+//! a get would use, and a pipeline's buffers cross the global level half as
+//! often (docs/benchmarks.md, *Hand-off*).
+//!
+//! The magazine owns its state and counts its own moves (pops, pushes,
+//! refills, spills, releases) in its thread's counters for the tier.
 
 use crate::buffer::{self, Pooled};
+use crate::depot::Depot;
 use crate::stats::{Event, TierCells};
 use crate::sync::Arc;
 
@@ -43,14 +48,34 @@ pub(crate) struct Magazine {
     extra: usize,
     low_standard: usize,
     low_odd: usize,
-    /// Buffers moved per spill of a magazine that also gives out (half).
-    batch: usize,
+    /// Buffers moved per spill of a magazine that also gives out: its half.
+    half: usize,
     /// The pops `cells` had counted at the last spill or refill: the same
     /// count at a spill means nothing was given out since.
     pops_seen: u64,
-    /// This thread's counters for this tier; its owner (`local.rs`) counts
-    /// the pops in them.
-    pub(crate) cells: Arc<TierCells>,
+    /// This thread's counters for this tier: the magazine counts its own
+    /// moves in them, and its owner (`cache.rs`) the tier's other events.
+    cells: Arc<TierCells>,
+}
+
+/// Buffers a store could not keep because the depot was full, and their
+/// bytes; `stored`: the buffer given to the store is not among them (only
+/// colder ones spilled to make room were dropped).
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct Dropped {
+    pub(crate) buffers: u64,
+    pub(crate) bytes: usize,
+    pub(crate) stored: bool,
+}
+
+impl Dropped {
+    pub(crate) const NONE: Dropped = Dropped { buffers: 0, bytes: 0, stored: true };
+
+    /// Pushes `buf` straight into `depot`, which drops it if full.
+    pub(crate) fn pushed(buf: Pooled, depot: &Depot) -> Dropped {
+        let bytes = buf.capacity();
+        if depot.push(buf) { Dropped::NONE } else { Dropped { buffers: 1, bytes, stored: false } }
+    }
 }
 
 /// Buffers leaving a magazine in a batch, and what they weigh.
@@ -63,9 +88,9 @@ pub(crate) struct Moved {
 }
 
 impl Magazine {
-    /// An empty magazine for `cap` buffers of a tier of `size` bytes, moving
-    /// `batch` at a time.
-    pub(crate) fn new(cap: usize, size: usize, batch: usize, cells: Arc<TierCells>) -> Self {
+    /// An empty magazine for `cap` buffers of a tier of `size` bytes, whose
+    /// usual spill is `half` of them.
+    pub(crate) fn new(cap: usize, size: usize, half: usize, cells: Arc<TierCells>) -> Self {
         Self {
             standard: Vec::with_capacity(cap),
             odd: Vec::with_capacity(cap),
@@ -75,7 +100,7 @@ impl Magazine {
             extra: 0,
             low_standard: 0,
             low_odd: 0,
-            batch: batch.clamp(1, cap.max(1)),
+            half: half.clamp(1, cap.max(1)),
             pops_seen: 0,
             cells,
         }
@@ -98,9 +123,106 @@ impl Magazine {
         self.standard.len() < self.standard_room
     }
 
+    /// A cache hit on the fast path: the hottest standard buffer, and the
+    /// thread's fast hits in this tier so far.
+    #[inline]
+    pub(crate) fn pop_hit(&mut self) -> Option<(Pooled, u64)> {
+        let buf = self.pop_standard()?;
+        Some((buf, self.cells.bump(Event::FastPop, 1)))
+    }
+
+    /// A return on the fast path: keeps a standard buffer if there is room,
+    /// else gives it back.
+    #[inline]
+    pub(crate) fn push_hit(&mut self, buf: Pooled) -> Result<(), Pooled> {
+        self.push_standard(buf)?;
+        self.cells.bump(Event::FastPush, 1);
+        Ok(())
+    }
+
+    /// A get on a slow path: a standard buffer, else an odd-sized one, with
+    /// whether it is standard; `None` if the magazine is empty.
+    pub(crate) fn pop(&mut self) -> Option<(Pooled, bool)> {
+        if let Some(buf) = self.pop_standard() {
+            self.cells.bump(Event::SlowPop, 1);
+            return Some((buf, true));
+        }
+        let (buf, extra) = self.pop_odd()?;
+        self.cells.bump(Event::SlowPop, 1);
+        self.cells.bump(Event::ExtraOut, extra as u64);
+        Some((buf, false))
+    }
+
+    /// The get of an empty magazine: one batch from `depot`, whose first
+    /// buffer is handed out (a global hit) and the rest kept (for a tier
+    /// without a thread cache, one buffer); `None` if the depot is empty too.
+    pub(crate) fn refill_from(&mut self, depot: &Depot) -> Option<(Pooled, bool)> {
+        debug_assert!(self.standard.is_empty() && self.odd.is_empty());
+        let size = self.size;
+        if self.cap == 0 {
+            let buf = depot.pop()?;
+            self.cells.bump(Event::GlobalHit, 1);
+            let standard = buf.capacity() == size;
+            return Some((buf, standard));
+        }
+        let (first, moved) = depot.pop_batch(|mut bufs, extra| {
+            let first = bufs.next();
+            let rest = extra - first.as_ref().map_or(0, |b| buffer::extra(b, size));
+            (first, self.refill(bufs, rest))
+        })?;
+        self.cells.bump(Event::Refilled, moved.buffers as u64);
+        self.cells.bump(Event::ExtraIn, moved.extra as u64);
+        let buf = first?;
+        self.cells.bump(Event::GlobalHit, 1);
+        let standard = buf.capacity() == size;
+        Some((buf, standard))
+    }
+
+    /// Keeps any buffer of this tier on a slow path: if the magazine is full,
+    /// spills a batch into `depot` first (a tier without a thread cache
+    /// stores straight into `depot`). Says what the depot had no room for.
+    pub(crate) fn store(&mut self, buf: Pooled, depot: &Depot) -> Dropped {
+        if self.cap == 0 {
+            return Dropped::pushed(buf, depot);
+        }
+        let mut dropped = Dropped::NONE;
+        if self.is_full() {
+            let mut batch = depot.batch_vec();
+            let moved = self.spill_into(&mut batch);
+            (dropped.buffers, dropped.bytes) = depot.push_vec(batch, moved.extra);
+            self.cells.bump(Event::Spilled, moved.buffers as u64);
+            self.cells.bump(Event::ExtraOut, moved.extra as u64);
+        }
+        let extra = self.push(buf);
+        self.cells.bump(Event::SlowPush, 1);
+        self.cells.bump(Event::ExtraIn, extra as u64);
+        dropped
+    }
+
+    /// Drops every buffer (`Trimmed`), or those idle for a whole decay epoch
+    /// (`Decayed`), and counts them so; returns their bytes.
+    pub(crate) fn release(&mut self, event: Event) -> usize {
+        let moved = match event {
+            Event::Trimmed => self.drain_all().0,
+            _ => self.drain_idle().0,
+        };
+        self.cells.bump(event, moved.buffers as u64);
+        self.cells.bump(Event::ExtraOut, moved.extra as u64);
+        moved.bytes
+    }
+
+    /// Moves every buffer to `depot` when its thread exits; returns what
+    /// moved, and the buffers the depot had no room for and their bytes.
+    /// Counted by the caller in the pool's common block (the thread's own
+    /// block goes to the next thread with its id).
+    pub(crate) fn flush_into(&mut self, depot: &Depot) -> (Moved, (u64, usize)) {
+        let (moved, bufs) = self.drain_all();
+        (moved, depot.push_batch(bufs))
+    }
+
     /// Pops the hottest standard buffer.
     #[inline]
-    pub(crate) fn pop_standard(&mut self) -> Option<Pooled> {
+    fn pop_standard(&mut self) -> Option<Pooled> {
         let buf = self.standard.pop()?;
         if self.standard.len() < self.low_standard {
             self.low_standard = self.standard.len();
@@ -110,7 +232,7 @@ impl Magazine {
 
     /// Pushes a standard buffer if there is room, else gives it back.
     #[inline]
-    pub(crate) fn push_standard(&mut self, buf: Pooled) -> Result<(), Pooled> {
+    fn push_standard(&mut self, buf: Pooled) -> Result<(), Pooled> {
         // The second test always holds (`standard_room <= cap`, the
         // capacity it was allocated with); it lets LLVM drop `push`'s
         // growth path, whose call made the inlined return save registers.
@@ -125,7 +247,7 @@ impl Magazine {
 
     /// Pops an odd-sized buffer, if any; returns it with its bytes above the
     /// tier's size.
-    pub(crate) fn pop_odd(&mut self) -> Option<(Pooled, usize)> {
+    fn pop_odd(&mut self) -> Option<(Pooled, usize)> {
         let buf = self.odd.pop()?;
         self.low_odd = self.low_odd.min(self.odd.len());
         self.standard_room += 1;
@@ -141,7 +263,7 @@ impl Magazine {
 
     /// Pushes any buffer of this tier into a magazine that is not full;
     /// returns its bytes above the tier's size.
-    pub(crate) fn push(&mut self, buf: Pooled) -> usize {
+    fn push(&mut self, buf: Pooled) -> usize {
         debug_assert!(!self.is_full(), "a push into a full magazine would allocate");
         let extra = buffer::extra(&buf, self.size);
         if extra == 0 {
@@ -159,9 +281,9 @@ impl Magazine {
     /// if the magazine gave buffers out since its last spill or refill, so
     /// the hot half stays for the gets that follow; otherwise all of them,
     /// as one batch. The pointers move as blocks; no buffer is read.
-    pub(crate) fn spill_into(&mut self, out: &mut Vec<Pooled>) -> Moved {
+    fn spill_into(&mut self, out: &mut Vec<Pooled>) -> Moved {
         let pops = self.pops();
-        let most = if pops != self.pops_seen { self.batch } else { self.cap };
+        let most = if pops != self.pops_seen { self.half } else { self.cap };
         self.pops_seen = pops;
         let n = most.min(self.standard.len());
         let k = (most - n).min(self.odd.len());
@@ -171,7 +293,7 @@ impl Magazine {
         moved
     }
 
-    /// The pops its owner has counted in `cells` so far.
+    /// The pops counted in `cells` so far.
     fn pops(&self) -> u64 {
         self.cells.get(Event::FastPop).wrapping_add(self.cells.get(Event::SlowPop))
     }
@@ -179,7 +301,7 @@ impl Magazine {
     /// Takes in one batch from the global level, which must fit, whose
     /// buffers hold `extra` bytes above the tier's size; returns what came
     /// in. A batch of standard buffers (`extra == 0`) moves as a block.
-    pub(crate) fn refill(&mut self, batch: std::vec::Drain<'_, Pooled>, extra: usize) -> Moved {
+    fn refill(&mut self, batch: std::vec::Drain<'_, Pooled>, extra: usize) -> Moved {
         debug_assert!(self.standard.len() + self.odd.len() + batch.len() <= self.cap);
         self.pops_seen = self.pops();
         if extra == 0 {
@@ -197,13 +319,13 @@ impl Magazine {
     }
 
     /// Takes out every buffer (thread exit, `trim`).
-    pub(crate) fn drain_all(&mut self) -> (Moved, impl Iterator<Item = Pooled> + '_) {
+    fn drain_all(&mut self) -> (Moved, impl Iterator<Item = Pooled> + '_) {
         self.take_bottom(self.standard.len(), self.odd.len())
     }
 
     /// Ends a decay epoch: takes out the buffers that stayed at the bottom of
     /// each stack all epoch long, and starts the next epoch's marks.
-    pub(crate) fn drain_idle(&mut self) -> (Moved, impl Iterator<Item = Pooled> + '_) {
+    fn drain_idle(&mut self) -> (Moved, impl Iterator<Item = Pooled> + '_) {
         let (n, k) = (self.low_standard, self.low_odd);
         // `take_bottom` lowers the marks by what it takes: what stays is the
         // next epoch's starting level.
@@ -278,7 +400,7 @@ mod tests {
         assert!(m.push_standard(buf(100)).is_ok(), "the odd one's room is back");
     }
 
-    /// What the owner counts when it pops (`local.rs`).
+    /// A pop as the fast path counts it.
     fn counted_pop(m: &Magazine) {
         m.cells.bump(Event::FastPop, 1);
     }

@@ -9,17 +9,16 @@ use std::panic::Location;
 
 use bytes::BytesMut;
 
-use crate::buffer::{Origin, Pooled};
 use crate::chain::PooledChain;
 use crate::config::Builder;
 use crate::debug::Outstanding;
 use crate::engine::Engine;
 use crate::error::{ConfigError, GetError};
 use crate::guard::{PoolRef, PooledBuf};
-use crate::local;
 use crate::recycle;
 use crate::stats::{Discard, Put, Stats};
 use crate::sync::Arc;
+use crate::{checkout, registry};
 
 /// A pool of [`BytesMut`](bytes::BytesMut) buffers in size classes (tiers).
 ///
@@ -277,29 +276,7 @@ impl BufPool {
     #[inline(always)]
     #[track_caller]
     fn checkout<'a>(&self, n: usize, fallible: bool, pool: PoolRef<'a>) -> Result<PooledBuf<'a>, GetError> {
-        let engine = &*self.engine;
-        let caller = Location::caller();
-        let Some(tier) = engine.config().tier_for_request(n) else {
-            let buf = self.oversize(n, fallible, caller)?;
-            return Ok(PooledBuf::new(buf, Origin::OVERSIZE, false, pool));
-        };
-        let (buf, origin, pristine) = local::take(engine, tier, fallible, caller)?;
-        Ok(PooledBuf::new(buf, origin, pristine, pool))
-    }
-
-    /// An exact-size, unpooled buffer above the largest tier.
-    #[cold]
-    fn oversize(&self, n: usize, fallible: bool, caller: &'static Location<'static>) -> Result<Pooled, GetError> {
-        let engine = &*self.engine;
-        let limit = engine.config().max_request;
-        if n > limit {
-            return Err(GetError::TooLarge { requested: n, limit });
-        }
-        let mut buf = local::miss(engine, Origin::OVERSIZE, n, fallible)?;
-        if let Some(debug) = engine.debug() {
-            debug.checked_out(&mut buf, caller);
-        }
-        Ok(buf)
+        checkout::get(&self.engine, n, fallible, pool, Location::caller())
     }
 
     /// A snapshot of the pool's counters, summed over all threads.
@@ -341,7 +318,7 @@ impl BufPool {
     /// ```
     #[must_use]
     pub fn outstanding_by_caller(&self) -> Vec<Outstanding> {
-        self.engine.debug().and_then(|debug| debug.outstanding()).unwrap_or_default()
+        self.engine.test_modes().and_then(|modes| modes.outstanding()).unwrap_or_default()
     }
 
     /// Panics if any buffer of this pool is checked out: for the end of a
@@ -404,7 +381,7 @@ impl BufPool {
     /// assert_eq!(pool.stats().retained_bytes(), 0);
     /// ```
     pub fn trim(&self) -> usize {
-        local::release(&self.engine) + self.engine.trim_depots()
+        registry::release(&self.engine) + self.engine.trim_depots()
     }
 
     /// Runs idle decay now: if the pool's idle interval has elapsed since the
@@ -434,7 +411,7 @@ impl BufPool {
     /// ```
     pub fn decay(&self) {
         self.engine.tick();
-        local::sync(&self.engine);
+        registry::sync(&self.engine);
     }
 
     /// Ends the current idle interval now, whether or not it has elapsed, and
@@ -465,7 +442,7 @@ impl BufPool {
     /// ```
     pub fn decay_now(&self) {
         self.engine.tick_now();
-        local::sync(&self.engine);
+        registry::sync(&self.engine);
     }
 
     /// The pool's idle interval, if idle decay is on.

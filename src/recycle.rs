@@ -34,10 +34,11 @@
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 
 use crate::buffer::{Origin, Pooled};
+use crate::cache::{Admitted, Entry};
 use crate::config::{Config, Fit};
-use crate::debug::{Chaos, Debug};
+use crate::debug::{Chaos, TestModes};
 use crate::engine::Engine;
-use crate::local::{self, Via};
+use crate::registry;
 use crate::stats::Event;
 
 /// Ends a guard: pools its buffer or discards it, and counts which.
@@ -96,22 +97,22 @@ fn admit_retiered(engine: &Engine, from: usize, mut buf: Pooled, capacity: usize
 #[cold]
 fn discard(engine: &Engine, from: usize, buf: Pooled, reason: Event) {
     drop(buf);
-    local::count(engine, Origin::tier(from), reason);
+    registry::count(engine, Origin::tier(from), reason);
 }
 
 /// The returns of oversize guards, and of guards of a pool in a test mode.
 #[cold]
 fn give_back_unusual(engine: &Engine, origin: Origin, buf: Pooled) {
-    if let Some(debug) = engine.debug() {
-        debug.ended(&buf);
+    if let Some(modes) = engine.test_modes() {
+        modes.ended(&buf);
     }
     let Some(from) = origin.tier_index() else {
         drop(buf); // oversize: never pooled
-        return local::count(engine, origin, Event::AboveCeiling);
+        return registry::count(engine, origin, Event::AboveCeiling);
     };
-    if engine.debug().and_then(Debug::chaos).is_some_and(Chaos::drop_return) {
+    if engine.test_modes().and_then(TestModes::chaos).is_some_and(Chaos::drop_return) {
         drop(buf);
-        return local::count(engine, origin, Event::Chaos);
+        return registry::count(engine, origin, Event::Chaos);
     }
     check_and_admit(engine, from, buf);
 }
@@ -124,7 +125,7 @@ pub(crate) fn adopt(engine: &Engine, mut buf: Pooled) -> Result<usize, Event> {
         Ok(tier) => tier,
         Err(reason) => {
             drop(buf);
-            local::count(engine, Origin::FOREIGN, reason);
+            registry::count(engine, Origin::FOREIGN, reason);
             return Err(reason);
         }
     };
@@ -137,90 +138,15 @@ pub(crate) fn adopt(engine: &Engine, mut buf: Pooled) -> Result<usize, Event> {
     }
 }
 
-/// Why a buffer enters the pool, which decides what is counted.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Entry {
-    /// A guard handed out by tier `from` ended (counted there).
-    Return { from: usize },
-    /// `BufPool::put` gave it: counted as adopted in the tier it enters, or
-    /// as refused in the foreign row.
-    Adopt,
-}
-
-/// What became of a buffer offered to [`admit`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Admitted {
-    Pooled,
-    /// Refused by the byte budget, and dropped.
-    OverBudget,
-    /// Dropped by a full depot.
-    Full,
-}
-
 /// Pools `buf`, which keeps every pooled-buffer invariant, in `tier`: the one
-/// decision for every buffer entering the pool. `standard`: its capacity is
-/// exactly the tier's size.
-///
-/// Inlined is only its prefix for a standard return to the tier it came
-/// from: into this thread's magazine, with room and reserved credit, counted
-/// as a return ([`local::push_fast`]). Anything else, or when that finds no
-/// room, is [`admit_slow`].
+/// admission for every buffer entering the pool. `standard`: its capacity is
+/// exactly the tier's size. The decisions are made by now; the registry
+/// carries them out on this thread's cache in one call (its inlined prefix
+/// is the fast return), and the budget, the counters and the store are the
+/// cache's (`Cache::admit`).
 #[inline(always)]
 pub(crate) fn admit(engine: &Engine, entry: Entry, tier: usize, buf: Pooled, standard: bool) -> Admitted {
-    let buf = match entry {
-        Entry::Return { from } if from == tier && standard => match local::push_fast(engine, tier, buf) {
-            Ok(()) => return Admitted::Pooled,
-            Err(buf) => buf,
-        },
-        _ => buf,
-    };
-    admit_slow(engine, entry, tier, buf)
-}
-
-/// [`admit`] through this thread's cache, or without one.
-#[cold]
-#[inline(never)]
-fn admit_slow(engine: &Engine, entry: Entry, tier: usize, buf: Pooled) -> Admitted {
-    let mut buf = Some(buf);
-    let via_cache = local::with_slot(engine, |slot| admit_via(engine, Via::Cache(slot), entry, tier, buf.take()));
-    match buf {
-        Some(buf) => admit_via(engine, Via::Shared, entry, tier, Some(buf)),
-        None => via_cache.unwrap_or(Admitted::Pooled),
-    }
-}
-
-/// The decision itself: budget, counters, then cache or depot.
-fn admit_via(engine: &Engine, mut via: Via<'_>, entry: Entry, tier: usize, buf: Option<Pooled>) -> Admitted {
-    let Some(buf) = buf else { return Admitted::Pooled };
-    let cost = buf.capacity();
-    if !via.spend(engine, cost) {
-        drop(buf);
-        match entry {
-            Entry::Return { from } => via.count(engine, Origin::tier(from), Event::OverBudget, 1),
-            Entry::Adopt => via.count(engine, Origin::FOREIGN, Event::OverBudget, 1),
-        }
-        return Admitted::OverBudget;
-    }
-    match entry {
-        Entry::Return { from } => {
-            via.count(engine, Origin::tier(from), Event::Returned, 1);
-            if from != tier {
-                via.count(engine, Origin::tier(from), Event::Retiered, 1);
-            }
-        }
-        // Counted before it is stored, as a return is: a full depot that
-        // drops it counts it in `GlobalFull`, and the flows add up.
-        Entry::Adopt => via.count(engine, Origin::tier(tier), Event::Adopted, 1),
-    }
-    let dropped = via.store(engine, tier, buf);
-    if dropped.buffers > 0 {
-        via.refund(engine, dropped.bytes);
-        via.count(engine, Origin::tier(tier), Event::GlobalFull, dropped.buffers);
-    }
-    if !dropped.stored {
-        return Admitted::Full;
-    }
-    Admitted::Pooled
+    registry::admit(engine, entry, tier, buf, standard)
 }
 
 /// `BufPool::prefill`: up to `count` new buffers of `tier`, straight into
@@ -229,10 +155,10 @@ fn admit_via(engine: &Engine, mut via: Via<'_>, entry: Entry, tier: usize, buf: 
 /// for, so nothing is allocated only to be dropped. Returns how many.
 pub(crate) fn prefill(engine: &Engine, tier: usize, count: usize) -> usize {
     let size = engine.config().size(tier);
-    let paid = (0..count).take_while(|_| engine.spend_shared(size)).count();
+    let paid = (0..count).take_while(|_| engine.spend_direct(size)).count();
     let added = engine.depot(tier).fill(paid, || Box::new(BytesMut::with_capacity(size)));
-    engine.refund_shared((paid - added) * size);
-    engine.count_shared(Origin::tier(tier), Event::Prefilled, added as u64);
+    engine.refund_direct((paid - added) * size);
+    engine.count_common(Origin::tier(tier), Event::Prefilled, added as u64);
     added
 }
 

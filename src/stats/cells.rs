@@ -1,9 +1,9 @@
 //! The counters behind [`Stats`](super::Stats): one block per thread per
-//! pool, plus one shared block per pool.
+//! pool, plus one common block per pool.
 //!
 //! A thread's block is written only by that thread, with a relaxed load and
 //! a store (no read-modify-write, so no locked instruction and no line
-//! bouncing); `stats()` reads it from anywhere. The pool's shared block is
+//! bouncing); `stats()` reads it from anywhere. The pool's common block is
 //! for the paths that have no thread cache (thread exit, TLS teardown,
 //! `trim`, `prefill`, the decay of the global queues) and is updated with
 //! `fetch_add` from any thread.
@@ -42,7 +42,7 @@ pub(crate) enum Event {
     ExtraIn,
     ExtraOut,
     /// Buffers of a thread cache moved to the global queue when its thread
-    /// exited (shared block only), and their bytes above the tier's size.
+    /// exited (common block only), and their bytes above the tier's size.
     Exited,
     ExitedExtra,
     /// A get served from the global queue.
@@ -67,7 +67,7 @@ pub(crate) enum Event {
     /// A guard detached from the pool.
     Detached,
     /// Pooled buffers released by `trim`, from a thread cache (thread blocks)
-    /// or a global queue (shared block).
+    /// or a global queue (common block).
     Trimmed,
     /// Pooled buffers released after a whole decay interval unused, from a
     /// thread cache or a global queue, as for `Trimmed`.
@@ -77,7 +77,7 @@ pub(crate) enum Event {
     /// counted in `GlobalFull`). Those refused are counted by reason in the
     /// foreign row.
     Adopted,
-    /// A buffer `BufPool::prefill` allocated and pooled (shared block).
+    /// A buffer `BufPool::prefill` allocated and pooled (common block).
     Prefilled,
     /// A guard's return dropped by chaos (`Builder::chaos`).
     Chaos,
@@ -108,7 +108,7 @@ impl TierCells {
         self.events[event as usize].load(Relaxed)
     }
 
-    /// Counts `n` events from any thread (the shared block).
+    /// Counts `n` events from any thread (the common block).
     pub(crate) fn add(&self, event: Event, n: u64) {
         if n > 0 {
             self.events[event as usize].fetch_add(n, Relaxed);
@@ -120,7 +120,7 @@ impl TierCells {
     }
 }
 
-/// The counters of one thread (or the shared paths) for one pool.
+/// The counters of one thread (or the paths without a thread cache: the common block) for one pool.
 #[derive(Debug)]
 pub(crate) struct ThreadStats {
     /// Each tier's cells, in their own allocation, so each thread-cache

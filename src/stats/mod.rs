@@ -1,4 +1,4 @@
-//! Statistics that cost nothing shared on the hot path: the public snapshot
+//! Statistics that cost the hot path no write another thread reads: the public snapshot
 //! types, and how a snapshot is derived from the counter blocks
 //! (`cells.rs`).
 //!
@@ -14,13 +14,13 @@ pub use check::{Broken, Identity};
 use cells::EVENTS;
 
 /// The sums of counter blocks that a snapshot is derived from: the threads'
-/// blocks apart from the shared block, because a thread cache's level is
+/// blocks apart from the common block, because a thread cache's level is
 /// derived from what its own thread moved, less what its exit flushed
-/// (which the shared block counts).
+/// (which the common block counts).
 #[derive(Debug)]
 pub(crate) struct Totals {
     threads: Vec<[u64; EVENTS]>,
-    shared: Vec<[u64; EVENTS]>,
+    common: Vec<[u64; EVENTS]>,
     oversize: [u64; EVENTS],
     foreign: [u64; EVENTS],
 }
@@ -29,7 +29,7 @@ impl Totals {
     pub(crate) fn new(tiers: usize) -> Self {
         Self {
             threads: vec![[0; EVENTS]; tiers],
-            shared: vec![[0; EVENTS]; tiers],
+            common: vec![[0; EVENTS]; tiers],
             oversize: [0; EVENTS],
             foreign: [0; EVENTS],
         }
@@ -43,9 +43,9 @@ impl Totals {
         self.add_rows(block);
     }
 
-    /// Adds the pool's shared block.
-    pub(crate) fn add_shared(&mut self, block: &ThreadStats) {
-        for (sum, cells) in self.shared.iter_mut().zip(block.tiers()) {
+    /// Adds the pool's common block.
+    pub(crate) fn add_common(&mut self, block: &ThreadStats) {
+        for (sum, cells) in self.common.iter_mut().zip(block.tiers()) {
             add(sum, cells);
         }
         self.add_rows(block);
@@ -62,7 +62,7 @@ impl Totals {
         use Event::*;
         let mut tiers = Vec::with_capacity(sizes.len());
         for (t, &size) in sizes.iter().enumerate() {
-            let (th, sh) = (&self.threads[t], &self.shared[t]);
+            let (th, sh) = (&self.threads[t], &self.common[t]);
             let all = |e: Event| th[e as usize] + sh[e as usize];
             let threads = |events: &[Event]| events.iter().map(|&e| th[e as usize]).sum::<u64>();
             // What the thread caches hold: what entered them, less what left.

@@ -1,0 +1,396 @@
+//! A thread's cache for one pool ([`Slot`]: a magazine per tier, budget
+//! credit, counters), and [`Cache`], what the get and return paths are
+//! carried out on: this thread's slot, or, without one, the pool itself.
+//!
+//! ```text
+//!  Slot { engine, stamp, seen epochs, credit, magazines[tier], counters }
+//!  Cache::Thread(&mut Slot) ──► magazine ──► depot
+//!  Cache::Direct            ──────────────► depot      (thread exit, re-entry)
+//! ```
+//!
+//! Everything here is called from above (`registry.rs`, which finds the
+//! slot) and only calls down: into the magazines, the depots, the engine's
+//! budget and counters.
+
+use std::panic::Location;
+
+use crate::budget::Credit;
+use crate::buffer::{self, Origin, Pooled};
+use crate::decay::{Epochs, TICK_EVERY, TRANSFER_TICK_EVERY};
+use crate::engine::Engine;
+use crate::error::GetError;
+use crate::magazine::{Dropped, Magazine};
+use crate::stats::{Event, ThreadStats};
+use crate::sync::{Arc, Weak};
+
+/// One thread's cache for one pool, or a vacancy ([`Slot::vacant`]) at an
+/// index no live pool of this thread's uses.
+pub(crate) struct Slot {
+    /// For flushing at thread exit, and for noticing that the pool is gone.
+    /// Its address is the slot's identity: the engine's allocation outlives
+    /// every `Weak`, so no other engine can have it while the slot lives.
+    engine: Weak<Engine>,
+    /// The engine's stamp when this cache last caught up, which the fast
+    /// paths compare with the engine's current one; 0, which is never a
+    /// stamp, for a pool all of whose operations take the slow paths, and
+    /// for a vacancy. So the fast paths need no other test.
+    stamp: u64,
+    /// The engine's `epochs` when this cache last caught up. A newer trim
+    /// generation means "release everything"; a newer decay epoch means
+    /// "release what stayed below the low-water marks".
+    seen: Epochs,
+    /// Bytes reserved from the pool's budget and not backing a buffer.
+    credit: Credit,
+    /// Refills and spills so far, to check the decay clock every
+    /// `TRANSFER_TICK_EVERY` of them.
+    transfers: u32,
+    /// One magazine per tier.
+    mags: Box<[Magazine]>,
+    /// This thread's counters for the pool; only this thread writes them.
+    /// `None` only in a vacancy.
+    stats: Option<Arc<ThreadStats>>,
+}
+
+/// Where a get or a return is carried out: this thread's cache for the
+/// pool, or, on a path without one (thread exit, a re-entrant call), the
+/// pool's depots, budget and common counters directly. One type, so each
+/// operation is written once, with an arm for each.
+pub(crate) enum Cache<'a> {
+    Thread(&'a mut Slot),
+    Direct,
+}
+
+/// Why a buffer enters the pool, which decides what is counted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Entry {
+    /// A guard handed out by tier `from` ended (counted there).
+    Return { from: usize },
+    /// `BufPool::put` gave it: counted as adopted in the tier it enters, or
+    /// as refused in the foreign row.
+    Adopt,
+}
+
+/// What became of a buffer offered for admission.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Admitted {
+    Pooled,
+    /// Refused by the byte budget, and dropped.
+    OverBudget,
+    /// Dropped by a full depot.
+    Full,
+}
+
+// === impl Slot ===
+
+impl Slot {
+    /// A new, empty cache for `engine` on this thread, counting in `stats`.
+    /// No stamp yet: it takes one when it first catches up ([`sync`](Self::sync)).
+    pub(crate) fn new(engine: &Engine, stats: Arc<ThreadStats>) -> Self {
+        let config = engine.config();
+        let mags = (0..config.tiers())
+            .map(|t| Magazine::new(config.thread_cache[t], config.size(t), config.half(t), stats.cells(t)))
+            .collect();
+        Slot {
+            engine: engine.weak(),
+            stamp: 0,
+            seen: engine.now().1,
+            credit: Credit::default(),
+            transfers: 0,
+            mags,
+            stats: Some(stats),
+        }
+    }
+
+    /// A place holder at an index no live pool of this thread's uses: no
+    /// engine (so `is_for` matches none), stamp 0 (so the fast paths pass
+    /// it by), no magazines; it allocates nothing, and retiring it does
+    /// nothing.
+    pub(crate) fn vacant() -> Self {
+        Slot {
+            engine: Weak::new(),
+            stamp: 0,
+            seen: Epochs(0),
+            credit: Credit::default(),
+            transfers: 0,
+            mags: Box::default(),
+            stats: None,
+        }
+    }
+
+    /// Whether the fast paths may use it: it is `engine`'s and up to date.
+    #[inline]
+    pub(crate) fn is_ready(&self, engine: &Engine) -> bool {
+        self.stamp == engine.stamp()
+    }
+
+    /// Whether this is `engine`'s slot.
+    pub(crate) fn is_for(&self, engine: &Engine) -> bool {
+        core::ptr::eq(self.engine.as_ptr(), engine)
+    }
+
+    /// Whether its pool is gone (a vacancy's never was).
+    pub(crate) fn is_orphaned(&self) -> bool {
+        self.stats.is_some() && self.engine.strong_count() == 0
+    }
+
+    /// A cache hit of a standard buffer, or `None`.
+    #[inline]
+    pub(crate) fn pop_fast(&mut self, engine: &Engine, tier: usize) -> Option<Pooled> {
+        let mag = self.mags.get_mut(tier)?;
+        let (buf, hits) = mag.pop_hit()?;
+        if let Some(budget) = engine.budget() {
+            self.credit.refund(budget, mag.size());
+        }
+        if hits % u64::from(TICK_EVERY) == 0 {
+            engine.tick();
+        }
+        Some(buf)
+    }
+
+    /// A return of a standard buffer into a magazine with room, paid from
+    /// credit already reserved; otherwise the buffer comes back.
+    #[inline]
+    pub(crate) fn push_fast(&mut self, engine: &Engine, tier: usize, buf: Pooled) -> Result<(), Pooled> {
+        let Some(mag) = self.mags.get_mut(tier) else { return Err(buf) };
+        if !mag.has_standard_room() {
+            return Err(buf);
+        }
+        if engine.budget().is_some() && !self.credit.spend_reserved(mag.size()) {
+            return Err(buf);
+        }
+        mag.push_hit(buf)
+    }
+
+    /// Per-operation housekeeping on the slow paths: catches up with the
+    /// epochs, and keeps the stamp read before them (`decay::Generations`).
+    pub(crate) fn sync(&mut self, engine: &Engine) {
+        let (stamp, now) = engine.now();
+        if now != self.seen {
+            self.catch_up(engine, now);
+        }
+        self.stamp = if engine.slow_only() { 0 } else { stamp };
+    }
+
+    /// The pool moved on: after a `trim`, release everything; after decay
+    /// ticks, release what stayed below each magazine's low-water marks.
+    #[cold]
+    fn catch_up(&mut self, engine: &Engine, now: Epochs) {
+        let trimmed = self.seen.trimmed_since(now);
+        self.seen = now;
+        self.release(engine, if trimmed { Event::Trimmed } else { Event::Decayed });
+    }
+
+    /// Drops every cached buffer (`Trimmed`), or those idle for a whole
+    /// decay epoch (`Decayed`); returns their bytes.
+    pub(crate) fn release(&mut self, engine: &Engine, event: Event) -> usize {
+        let released = self.mags.iter_mut().map(|mag| mag.release(event)).sum();
+        self.refund(engine, released);
+        released
+    }
+
+    /// Ends this slot (thread exit, or its pool is gone): flushes the cache
+    /// to the depots of a live pool, and returns the budget credit. Counted
+    /// in the pool's common block: this thread's own block goes to the next
+    /// thread with its id.
+    pub(crate) fn retire(mut self) {
+        let Some(engine) = self.engine.upgrade() else { return };
+        let (_, now) = engine.now();
+        if self.seen != now {
+            self.catch_up(&engine, now);
+        }
+        for (tier, mag) in self.mags.iter_mut().enumerate() {
+            let (moved, (dropped, bytes)) = mag.flush_into(engine.depot(tier));
+            let origin = Origin::tier(tier);
+            engine.count_common(origin, Event::Exited, moved.buffers as u64);
+            engine.count_common(origin, Event::ExitedExtra, moved.extra as u64);
+            engine.count_common(origin, Event::GlobalFull, dropped);
+            refund(&mut self.credit, &engine, bytes);
+        }
+        if let Some(budget) = engine.budget() {
+            self.credit.release_all(budget);
+        }
+    }
+
+    /// A get the fast path did not serve, after catching up: the magazine,
+    /// then a refill from the depot. `None` if both are empty.
+    fn take_slow(&mut self, engine: &Engine, tier: usize) -> Option<(Pooled, bool)> {
+        let found = match self.mags[tier].pop() {
+            Some(found) => found,
+            None => {
+                self.transfer_tick(engine);
+                self.mags[tier].refill_from(engine.depot(tier))?
+            }
+        };
+        self.refund(engine, found.0.capacity());
+        Some(found)
+    }
+
+    /// Stores a buffer the budget paid for; spilling a full magazine counts
+    /// as a transfer.
+    fn store(&mut self, engine: &Engine, tier: usize, buf: Pooled) -> Dropped {
+        let mag = &self.mags[tier];
+        if mag.cap() > 0 && mag.is_full() {
+            self.transfer_tick(engine);
+        }
+        self.mags[tier].store(buf, engine.depot(tier))
+    }
+
+    /// Counts a refill or spill, and checks the decay clock every
+    /// `TRANSFER_TICK_EVERY` of them.
+    fn transfer_tick(&mut self, engine: &Engine) {
+        self.transfers = self.transfers.wrapping_add(1);
+        if self.transfers.is_multiple_of(TRANSFER_TICK_EVERY) {
+            engine.tick();
+        }
+    }
+
+    /// Gives back, as this thread's credit, the bytes of buffers that left
+    /// the pool.
+    fn refund(&mut self, engine: &Engine, bytes: usize) {
+        refund(&mut self.credit, engine, bytes);
+    }
+}
+
+#[inline]
+fn refund(credit: &mut Credit, engine: &Engine, bytes: usize) {
+    if let Some(budget) = engine.budget() {
+        credit.refund(budget, bytes);
+    }
+}
+
+// === impl Cache ===
+
+impl Cache<'_> {
+    /// Every get the fast path does not serve: a buffer of `tier`, its
+    /// origin, and whether its guard starts pristine (a standard buffer from
+    /// a pool that neither scrubs nor runs a test mode). The cache, the
+    /// global depot, then a new allocation (a miss; with `fallible`, an
+    /// allocator failure is an error). In a test mode, chaos may hand out a
+    /// larger, fresh buffer instead, and every buffer is filled and recorded
+    /// at `caller` (`debug.rs`).
+    #[cold]
+    #[inline(never)]
+    pub(crate) fn take(
+        &mut self,
+        engine: &Engine,
+        tier: usize,
+        fallible: bool,
+        caller: &'static Location<'static>,
+    ) -> Result<(Pooled, Origin, bool), GetError> {
+        let (config, origin) = (engine.config(), Origin::tier(tier));
+        let Some(modes) = engine.test_modes() else {
+            let (buf, standard) = match self.take_pooled(engine, tier) {
+                Some(found) => found,
+                None => (self.allocate(engine, origin, config.size(tier), fallible)?, true),
+            };
+            return Ok((buf, origin, standard && !config.scrub_on_return));
+        };
+        let larger = modes.chaos().and_then(|chaos| chaos.larger(config.size(tier), config.ceilings[tier]));
+        let mut buf = match larger {
+            Some(capacity) => self.allocate(engine, origin, capacity, fallible)?,
+            None => match self.take_pooled(engine, tier) {
+                Some((buf, _)) => buf,
+                None => self.allocate(engine, origin, config.size(tier), fallible)?,
+            },
+        };
+        modes.checked_out(&mut buf, caller);
+        Ok((buf, origin.traced(), false))
+    }
+
+    /// A buffer of `tier` without allocating, and whether it is standard;
+    /// `None` if the cache and the depot are empty.
+    fn take_pooled(&mut self, engine: &Engine, tier: usize) -> Option<(Pooled, bool)> {
+        match self {
+            Cache::Thread(slot) => slot.take_slow(engine, tier),
+            Cache::Direct => {
+                let buf = engine.depot(tier).pop()?;
+                engine.refund_direct(buf.capacity());
+                engine.count_common(Origin::tier(tier), Event::GlobalHit, 1);
+                let standard = buf.capacity() == engine.config().size(tier);
+                Some((buf, standard))
+            }
+        }
+    }
+
+    /// Allocates a new buffer of `size` bytes for a get of `origin` and
+    /// counts the miss; with `fallible`, an allocator failure is an error.
+    pub(crate) fn allocate(
+        &mut self,
+        engine: &Engine,
+        origin: Origin,
+        size: usize,
+        fallible: bool,
+    ) -> Result<Pooled, GetError> {
+        let buf = buffer::allocate(size, fallible)?;
+        engine.tick();
+        self.count(engine, origin, Event::Miss, 1);
+        Ok(buf)
+    }
+
+    /// Pools `buf`, which keeps every pooled-buffer invariant, in `tier`, as
+    /// `entry` asks: pays for it from the budget, counts it, and stores it,
+    /// spilling a full magazine first. `recycle.rs` made every decision
+    /// before; this carries it out.
+    #[cold]
+    #[inline(never)]
+    pub(crate) fn admit(&mut self, engine: &Engine, entry: Entry, tier: usize, buf: Pooled) -> Admitted {
+        if !self.spend(engine, buf.capacity()) {
+            drop(buf);
+            let origin = match entry {
+                Entry::Return { from } => Origin::tier(from),
+                Entry::Adopt => Origin::FOREIGN,
+            };
+            self.count(engine, origin, Event::OverBudget, 1);
+            return Admitted::OverBudget;
+        }
+        match entry {
+            Entry::Return { from } => {
+                self.count(engine, Origin::tier(from), Event::Returned, 1);
+                if from != tier {
+                    self.count(engine, Origin::tier(from), Event::Retiered, 1);
+                }
+            }
+            // Counted before it is stored, as a return is: a full depot that
+            // drops it counts it in `GlobalFull`, and the flows add up.
+            Entry::Adopt => self.count(engine, Origin::tier(tier), Event::Adopted, 1),
+        }
+        let dropped = match self {
+            Cache::Thread(slot) => slot.store(engine, tier, buf),
+            Cache::Direct => Dropped::pushed(buf, engine.depot(tier)),
+        };
+        if dropped.buffers > 0 {
+            self.refund(engine, dropped.bytes);
+            self.count(engine, Origin::tier(tier), Event::GlobalFull, dropped.buffers);
+        }
+        if dropped.stored { Admitted::Pooled } else { Admitted::Full }
+    }
+
+    /// Counts `n` events of `origin`'s row.
+    pub(crate) fn count(&self, engine: &Engine, origin: Origin, event: Event, n: u64) {
+        match self {
+            // The registry hands out registered slots only; a vacancy, which
+            // has no counters, would count in the common block.
+            Cache::Thread(Slot { stats: Some(stats), .. }) => {
+                stats.row(origin).bump(event, n);
+            }
+            Cache::Thread(_) | Cache::Direct => engine.count_common(origin, event, n),
+        }
+    }
+
+    /// Pays `cost` bytes from the budget, if the pool has one.
+    fn spend(&mut self, engine: &Engine, cost: usize) -> bool {
+        match (self, engine.budget()) {
+            (_, None) => true,
+            (Cache::Thread(slot), Some(budget)) => slot.credit.spend(budget, cost),
+            (Cache::Direct, Some(_)) => engine.spend_direct(cost),
+        }
+    }
+
+    /// Gives `bytes` back to the budget.
+    fn refund(&mut self, engine: &Engine, bytes: usize) {
+        match self {
+            Cache::Thread(slot) => slot.refund(engine, bytes),
+            Cache::Direct => engine.refund_direct(bytes),
+        }
+    }
+}
