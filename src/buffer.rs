@@ -31,8 +31,7 @@ use crate::error::GetError;
 /// A pooled buffer in its box. The box is allocated with the buffer and stays
 /// with it for life, so between a guard, a thread cache and a global queue
 /// only this one pointer moves, never the 32-byte `BytesMut` (whose copies,
-/// just after the user wrote its fields, stall store forwarding: see
-/// docs/design.md).
+/// just after the user wrote its fields, stall store forwarding).
 pub(crate) type Pooled = Box<BytesMut>;
 
 /// The bytes a pooled buffer of a tier of `size` holds above that size: 0

@@ -339,7 +339,7 @@ impl PooledChain<'_> {
     /// The copy is by hand: `BytesMut::extend_from_slice` here repeats the
     /// capacity check (which `tail_end` already implies), and both it and a
     /// safe helper that checks the capacity itself cost more instructions per
-    /// serialized document (docs/benchmarks.md, *Engine history*).
+    /// serialized document (notes/benchmarks-notebook.md, *Engine history*).
     #[inline]
     #[allow(unsafe_code)]
     pub(crate) fn append_in_place(&mut self, src: &[u8]) -> bool {

@@ -65,8 +65,8 @@ pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(30);
 /// keeps many small buffers but few large ones. 8 MiB keeps a working set
 /// of 64 × 64 KiB buffers per thread off the global level, and lets a
 /// producer → consumer pipeline of 1 MiB buffers cross it in batches of 8
-/// (a consumer's whole cache) instead of one at a time (docs/tuning.md has
-/// the measurements behind it).
+/// (a consumer's whole cache) instead of one at a time (docs/benchmarks.md,
+/// *Hand-off*).
 const THREAD_CACHE_BYTES: usize = 8 << 20;
 /// Bounds on the default per-thread cache count of one tier. The lower bound
 /// of 2 keeps a get/drop loop, and a get-get-drop-drop pair, on the cache even
@@ -369,8 +369,8 @@ impl Builder {
     /// of one user's data, secrets included, survives into the next user's
     /// memory, even beyond `len()` (after `truncate`, `advance` or `split`).
     ///
-    /// Costs a `memset` of the full capacity on every pooled return; see
-    /// docs/tuning.md for figures. Discarded buffers go back to the allocator
+    /// Costs a `memset` of the full capacity on every pooled return (docs/tuning.md,
+    /// *scrub_on_return*, says how to measure it). Discarded buffers go back to the allocator
     /// unscrubbed.
     ///
     /// # Examples
@@ -401,7 +401,7 @@ impl Builder {
     /// its own caller until the last clone of the `Bytes` drops.
     ///
     /// Off, it costs nothing. On, every get and return of the pool takes the
-    /// slow path and a lock (docs/benchmarks.md has the figures).
+    /// slow path and a lock, so it is for tests.
     ///
     /// # Examples
     ///

@@ -35,8 +35,8 @@ use crate::sync::{
 pub(crate) const TICK_EVERY: u32 = 1024;
 
 /// How many refills and spills a thread makes between clock checks (every
-/// miss checks it too). Reading the clock costs about as much as moving a
-/// batch (docs/design.md has the measurement).
+/// miss checks it too): reading the clock on every transfer cost as much as
+/// the transfer (notes/benchmarks-notebook.md, *Engine history*).
 pub(crate) const TRANSFER_TICK_EVERY: u32 = 8;
 
 /// `trim` generations in bits 32..63, decay epochs in the low half.

@@ -7,7 +7,7 @@
 //! Adams' magazine depot, a batch crosses as **one unit**: the buffers travel
 //! in a `Vec` that is pushed onto, or popped from, a
 //! `crossbeam_queue::ArrayQueue` with a single compare-and-swap, instead of
-//! one per buffer (docs/design.md has the measurement).
+//! one per buffer (notes/benchmarks-notebook.md, *Engine history*).
 //!
 //! The batch vectors themselves are recycled through a second queue of
 //! spares, so once warm a spill or refill allocates nothing. Both queues

@@ -44,7 +44,8 @@ pub struct PooledBuf<'a> {
     /// by [`PooledBuf::into_parts`], the crate's fourth use of `unsafe`
     /// (`lib.rs`). So the guard has no drop glue after its `Drop`, and the
     /// return's slow paths are tail calls: the inlined fast return then
-    /// saves no registers (docs/benchmarks.md, *Where the time goes*).
+    /// saves no registers (notes/benchmarks-notebook.md, *Where the time
+    /// goes*).
     buf: ManuallyDrop<Pooled>,
     pool: ManuallyDrop<PoolRef<'a>>,
     origin: Origin,

@@ -256,7 +256,7 @@ pub fn handoff<T: Send>(iters: u64, produce: impl Fn() -> T) -> Duration {
 /// The workers stamp their own start and end. A stamp taken by the spawning
 /// thread after it passed the barrier measured when the scheduler ran it:
 /// with two workers on two cores it is a third runnable thread
-/// (docs/benchmarks.md, *How the benches are built*, has what that did).
+/// (notes/benchmarks-notebook.md, *How the benches are built*, has what that did).
 pub fn churn(threads: usize, iters: u64, op: &(impl Fn() + Sync)) -> Duration {
     let barrier = Barrier::new(threads);
     let total: Duration = thread::scope(|s| {
