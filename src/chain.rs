@@ -398,6 +398,7 @@ impl PooledChain<'_> {
 
     /// Gives back a tail that holds nothing: one taken for a read that then
     /// waited, failed or found the end of the stream.
+    #[cfg_attr(not(feature = "tokio"), allow(dead_code))] // `tokio::read_chain`'s
     pub(crate) fn release_empty_tail(&mut self) {
         if self.home.is_some() && self.tail.is_empty() {
             self.release_tail();
