@@ -1,30 +1,43 @@
-//! A minimal tokio echo server that reads sockets through the pool, and
-//! clients that check every byte, all on loopback.
+//! A minimal tokio echo server that reads sockets through the pool,
+//! readiness first, and clients that check every byte, all on loopback;
+//! then what idle connections hold, read each way.
 //!
-//! Each read takes a 64 KiB buffer from the global pool and drops it after
-//! the echo, so an idle connection holds no buffer, and the memory behind a
-//! thousand connections is what is in flight, not a thousand buffers.
+//! The server waits until a socket is readable before it takes a 64 KiB
+//! buffer from the global pool (`tierpool::tokio::read_when_ready`), and
+//! drops it after the echo, so a connection waiting for data holds no
+//! buffer. The usual `let mut buf = tierpool::get(..);
+//! socket.read_buf(&mut buf).await` takes the buffer before the read waits:
+//! each idle connection holds one. The second section opens 200 silent
+//! connections to a server of each kind and prints what they hold.
 //!
-//! Run: `cargo run --release --example tcp_echo`
-//! (add `--features tokio` to also see `tierpool::tokio::read_pooled`).
+//! Run: `cargo run --release --features tokio --example tcp_echo`
+
+mod common;
 
 use std::io;
+use std::sync::Arc;
 use std::time::Instant;
 
+use tierpool::BufPool;
+use tierpool::tokio::read_when_ready;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::Semaphore;
+
+#[global_allocator]
+static ALLOC: common::Counting<std::alloc::System> = common::Counting::new(std::alloc::System);
 
 const CLIENTS: usize = 32;
 const MESSAGES: usize = 200;
+/// Two sockets each, 400 file descriptors: within the usual limit of 1024.
+const IDLE: usize = 200;
 
 async fn serve(mut socket: TcpStream) -> io::Result<()> {
-    loop {
-        let mut buf = tierpool::get(64 * 1024); // instead of BytesMut::with_capacity(64 * 1024)
-        if socket.read_buf(&mut buf).await? == 0 {
-            return Ok(()); // end of stream
-        }
+    // was: loop { let mut buf = tierpool::get(64 * 1024); socket.read_buf(&mut buf).await?; ... }
+    while let Some(buf) = read_when_ready(&socket, tierpool::global(), 64 * 1024).await? {
         socket.write_all(&buf).await?;
-    } // `buf` goes back to the pool here, before the next read waits
+    } // `buf` goes back to the pool here; none is held while the socket waits
+    Ok(()) // end of stream
 }
 
 /// Sends `MESSAGES` messages of varied sizes and checks every echoed byte.
@@ -47,8 +60,8 @@ async fn client(id: usize, addr: std::net::SocketAddr) -> io::Result<usize> {
     Ok(echoed)
 }
 
-#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
-async fn main() -> io::Result<()> {
+/// Runs the echo server and the clients; returns the server's address.
+async fn echo() -> io::Result<std::net::SocketAddr> {
     let listener = TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
     tokio::spawn(async move {
@@ -78,12 +91,96 @@ async fn main() -> io::Result<()> {
         t.discards.total(),
         t.retained_buffers
     );
+    Ok(addr)
+}
 
-    big_reply(addr).await
+#[derive(Clone, Copy)]
+enum Way {
+    GetThenRead,
+    ReadWhenReady,
+}
+
+/// An echo connection read one way; adds a permit to `waiting` just before
+/// its first read, which then waits: the connection is silent.
+async fn serve_idle(way: Way, mut socket: TcpStream, pool: Arc<BufPool>, waiting: Arc<Semaphore>) -> io::Result<()> {
+    waiting.add_permits(1);
+    loop {
+        let buf = match way {
+            Way::GetThenRead => {
+                let mut buf = pool.get_owned(64 * 1024); // taken before the read waits
+                if socket.read_buf(&mut buf).await? == 0 {
+                    return Ok(());
+                }
+                buf
+            }
+            Way::ReadWhenReady => match read_when_ready(&socket, &pool, 64 * 1024).await? {
+                Some(buf) => buf, // taken once there is data
+                None => return Ok(()),
+            },
+        };
+        socket.write_all(&buf).await?;
+    }
+}
+
+/// `IDLE` connections to a server read `way`, all silent: the guards out and
+/// the live heap above what it was before the first connection.
+///
+/// On a current-thread runtime, where a task that signals `waiting` goes on
+/// into its read within the same poll: once every task has signalled, each
+/// has taken its buffer (get-then-read) or waits without one.
+fn idle(way: Way) -> (u64, usize) {
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_io().build().expect("runtime");
+    runtime.block_on(async {
+        let pool = Arc::new(BufPool::new());
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind on loopback");
+        let addr = listener.local_addr().expect("bound");
+        let waiting = Arc::new(Semaphore::new(0));
+        let mut clients = Vec::with_capacity(IDLE);
+        // This thread's cache of the pool, made (and a previous pool's
+        // released) before the baseline.
+        drop(pool.get_owned(64 * 1024));
+        pool.trim();
+        let baseline = common::live();
+        let server = {
+            let (pool, waiting) = (Arc::clone(&pool), Arc::clone(&waiting));
+            tokio::spawn(async move {
+                for _ in 0..IDLE {
+                    let (socket, _) = listener.accept().await.expect("accept");
+                    tokio::spawn(serve_idle(way, socket, Arc::clone(&pool), Arc::clone(&waiting)));
+                }
+            })
+        };
+        for _ in 0..IDLE {
+            clients.push(TcpStream::connect(addr).await.expect("connect"));
+        }
+        server.await.expect("accept task");
+        waiting.acquire_many(IDLE as u32).await.expect("open").forget();
+        let held = (pool.stats().outstanding, common::live().saturating_sub(baseline));
+        drop(clients);
+        held
+    })
+}
+
+fn main() -> io::Result<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+    let addr = runtime.block_on(echo())?;
+
+    println!("\n{IDLE} silent connections:");
+    for (way, name) in [(Way::GetThenRead, "get then read_buf"), (Way::ReadWhenReady, "read_when_ready")] {
+        let (guards, heap) = idle(way);
+        println!(
+            "  {name:>17}: {guards:>3} buffers out, {} of live heap for them ({} a connection, sockets and tasks included)",
+            common::human(heap as u64),
+            common::human((heap / IDLE) as u64)
+        );
+    }
+
+    runtime.block_on(big_reply(addr))
 }
 
 /// A 300 KiB reply read into one 64 KiB buffer: `read_buf` doubles it on
-/// every full read, past the 128 KiB ceiling, and the pool discards it.
+/// every full read, past the 128 KiB ceiling, and the pool discards it;
+/// `read_pooled` fills it to its capacity and no further.
 async fn big_reply(addr: std::net::SocketAddr) -> io::Result<()> {
     const LEN: usize = 300 * 1024;
     let msg = vec![0x5Au8; LEN];
@@ -100,31 +197,26 @@ async fn big_reply(addr: std::net::SocketAddr) -> io::Result<()> {
     let after = tierpool::global().stats().tiers[1].discards.above_ceiling;
     println!("  discarded above the 128 KiB ceiling on return: {}", after - before);
 
-    #[cfg(feature = "tokio")]
-    {
-        // Bounded: consume each full 64 KiB buffer (here: check and clear)
-        // instead of letting it grow.
-        let mut socket = TcpStream::connect(addr).await?;
-        socket.write_all(&msg).await?;
-        let mut buf = tierpool::get(64 * 1024);
-        let mut seen = 0;
-        while seen < LEN {
-            match tierpool::tokio::read_pooled(&mut socket, &mut buf).await {
-                Ok(0) => return Err(io::ErrorKind::UnexpectedEof.into()),
-                Ok(n) => seen += n,
-                Err(e) if e.kind() == io::ErrorKind::OutOfMemory => {
-                    assert!(buf.iter().all(|&b| b == 0x5A));
-                    buf.clear();
-                }
-                Err(e) => return Err(e),
+    // Bounded: consume each full 64 KiB buffer (here: check and clear)
+    // instead of letting it grow.
+    let mut socket = TcpStream::connect(addr).await?;
+    socket.write_all(&msg).await?;
+    let mut buf = tierpool::get(64 * 1024);
+    let mut seen = 0;
+    while seen < LEN {
+        match tierpool::tokio::read_pooled(&mut socket, &mut buf).await {
+            Ok(0) => return Err(io::ErrorKind::UnexpectedEof.into()),
+            Ok(n) => seen += n,
+            Err(e) if e.kind() == io::ErrorKind::OutOfMemory => {
+                assert!(buf.iter().all(|&b| b == 0x5A));
+                buf.clear();
             }
+            Err(e) => return Err(e),
         }
-        println!("read_pooled read the same reply through a buffer of {} KiB", buf.capacity() >> 10);
-        drop(buf);
-        let last = tierpool::global().stats().tiers[1].discards.above_ceiling;
-        println!("  discarded on return: {}", last - after);
     }
-    #[cfg(not(feature = "tokio"))]
-    println!("  (`--features tokio` adds tierpool::tokio::read_pooled, which reads without growing)");
+    println!("read_pooled read the same reply through a buffer of {} KiB", buf.capacity() >> 10);
+    drop(buf);
+    let last = tierpool::global().stats().tiers[1].discards.above_ceiling;
+    println!("  discarded on return: {}", last - after);
     Ok(())
 }

@@ -96,9 +96,11 @@
 //!
 //! # Feature flags
 //!
-//! - `tokio` (off by default): `tierpool::tokio::read_pooled` and
-//!   `read_chain`, socket reads that never grow a pooled buffer, and
-//!   `spawn_decay`, a task that drives idle decay of a quiet pool.
+//! - `tokio` (off by default): `tierpool::tokio::read_when_ready`, socket
+//!   reads that take a buffer only once the socket is readable, so an idle
+//!   connection holds none; `read_pooled` and `read_chain`, socket reads
+//!   that never grow a pooled buffer; and `spawn_decay`, a task that drives
+//!   idle decay of a quiet pool.
 //!
 //! # Performance and guides
 //!

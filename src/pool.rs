@@ -140,7 +140,7 @@ impl BufPool {
     #[inline(always)]
     #[track_caller]
     pub fn get(&self, min_capacity: usize) -> PooledBuf<'_> {
-        match self.checkout(min_capacity, false, PoolRef::Borrowed(&self.engine)) {
+        match self.checkout(min_capacity, false, PoolRef::Borrowed(&self.engine), Location::caller()) {
             Ok(buf) => buf,
             Err(err) => get_failed(err),
         }
@@ -168,7 +168,7 @@ impl BufPool {
     #[inline]
     #[track_caller]
     pub fn try_get(&self, min_capacity: usize) -> Result<PooledBuf<'_>, GetError> {
-        self.checkout(min_capacity, true, PoolRef::Borrowed(&self.engine))
+        self.checkout(min_capacity, true, PoolRef::Borrowed(&self.engine), Location::caller())
     }
 
     /// Like [`get`](BufPool::get), but the guard owns a reference to the pool,
@@ -195,7 +195,7 @@ impl BufPool {
     /// ```
     #[track_caller]
     pub fn get_owned(self: &Arc<Self>, min_capacity: usize) -> PooledBuf<'static> {
-        match self.checkout(min_capacity, false, PoolRef::Owned(Arc::clone(&self.engine))) {
+        match self.checkout(min_capacity, false, PoolRef::Owned(Arc::clone(&self.engine)), Location::caller()) {
             Ok(buf) => buf,
             Err(err) => get_failed(err),
         }
@@ -216,7 +216,7 @@ impl BufPool {
     /// ```
     #[track_caller]
     pub fn try_get_owned(self: &Arc<Self>, min_capacity: usize) -> Result<PooledBuf<'static>, GetError> {
-        self.checkout(min_capacity, true, PoolRef::Owned(Arc::clone(&self.engine)))
+        self.checkout(min_capacity, true, PoolRef::Owned(Arc::clone(&self.engine)), Location::caller())
     }
 
     /// A chain of pooled chunks of the tier that serves `chunk_size`, for
@@ -270,13 +270,59 @@ impl BufPool {
         Arc::strong_count(&self.engine)
     }
 
+    /// [`get`](Self::get) on behalf of `caller`: for a helper of this crate
+    /// that takes a buffer for its caller later, in a future
+    /// (`tokio::read_when_ready`), so that `track_callers` names the line
+    /// that called the helper. The helper checks `min_capacity` against
+    /// [`max_request`](Self::max_request) first
+    /// ([`check_request`](Self::check_request)), so this does not panic.
+    #[cfg_attr(not(feature = "tokio"), allow(dead_code))]
+    pub(crate) fn get_for(&self, min_capacity: usize, caller: &'static Location<'static>) -> PooledBuf<'_> {
+        match self.checkout(min_capacity, false, PoolRef::Borrowed(&self.engine), caller) {
+            Ok(buf) => buf,
+            Err(err) => get_failed(err),
+        }
+    }
+
+    /// [`get_owned`](Self::get_owned) on behalf of `caller`: see
+    /// [`get_for`](Self::get_for).
+    #[cfg_attr(not(feature = "tokio"), allow(dead_code))]
+    pub(crate) fn get_owned_for(
+        self: &Arc<Self>,
+        min_capacity: usize,
+        caller: &'static Location<'static>,
+    ) -> PooledBuf<'static> {
+        match self.checkout(min_capacity, false, PoolRef::Owned(Arc::clone(&self.engine)), caller) {
+            Ok(buf) => buf,
+            Err(err) => get_failed(err),
+        }
+    }
+
+    /// Panics as [`get`](Self::get) does if `min_capacity` is above
+    /// [`max_request`](Self::max_request): for a helper that gets later, so
+    /// that a bad size fails at the call, not when data arrives.
+    #[cfg_attr(not(feature = "tokio"), allow(dead_code))]
+    #[track_caller]
+    pub(crate) fn check_request(&self, min_capacity: usize) {
+        let limit = self.engine.config().max_request;
+        if min_capacity > limit {
+            get_failed(GetError::TooLarge { requested: min_capacity, limit });
+        }
+    }
+
     /// The one get path behind `get`, `try_get`, `get_owned` and
     /// `try_get_owned`, which differ only in `pool` and `fallible` (a miss
-    /// then allocates fallibly).
+    /// then allocates fallibly); `caller` is the line that asked, for
+    /// `track_callers` and chaos.
     #[inline(always)]
-    #[track_caller]
-    fn checkout<'a>(&self, n: usize, fallible: bool, pool: PoolRef<'a>) -> Result<PooledBuf<'a>, GetError> {
-        checkout::get(&self.engine, n, fallible, pool, Location::caller())
+    fn checkout<'a>(
+        &self,
+        n: usize,
+        fallible: bool,
+        pool: PoolRef<'a>,
+        caller: &'static Location<'static>,
+    ) -> Result<PooledBuf<'a>, GetError> {
+        checkout::get(&self.engine, n, fallible, pool, caller)
     }
 
     /// A snapshot of the pool's counters, summed over all threads.

@@ -3,12 +3,12 @@
 //! saved, and a byte formatter. Not an example itself (Cargo only picks up
 //! `examples/*.rs` and `examples/*/main.rs`).
 
-#![allow(dead_code)]
+#![allow(dead_code, unused_imports)] // each example takes a subset
 
 #[path = "../../tests/support/counting.rs"]
 mod counting;
 
-pub use counting::{Counting, Counts};
+pub use counting::{Counting, Counts, live};
 
 /// `1.5 MiB`, `64 KiB`, `300 B`.
 pub fn human(bytes: u64) -> String {

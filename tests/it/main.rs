@@ -13,6 +13,9 @@ mod freeze;
 mod get;
 mod memory;
 mod put;
+// Real sockets, and the `tokio` feature's helpers.
+#[cfg(all(feature = "tokio", not(miri)))]
+mod ready;
 mod returns;
 #[cfg(not(miri))]
 mod stack;
