@@ -35,6 +35,44 @@ use crate::sync::Arc;
 /// drop(buf); // back in this thread's cache, cleared
 /// assert!(pool.get(64).is_empty());
 /// ```
+///
+/// The compiler keeps these promises:
+///
+/// - a guard is gone once it is frozen, shared, detached or dropped:
+///
+/// ```compile_fail,E0382
+/// let pool = tierpool::BufPool::new();
+/// let buf = pool.get(64);
+/// let frozen = buf.freeze(); // the buffer went back to the pool
+/// buf.extend_from_slice(b"late"); // error: use of moved value
+/// ```
+///
+/// - a guard cannot outlive the pool it came from:
+///
+/// ```compile_fail,E0597
+/// let buf = {
+///     let pool = tierpool::BufPool::new();
+///     pool.get(64) // error: `pool` does not live long enough
+/// };
+/// ```
+///
+/// - `into_shared` needs a `'static` guard (`get_owned`, `tierpool::get`),
+///   because the `Bytes` it makes may outlive any borrow of the pool:
+///
+/// ```compile_fail,E0597
+/// let pool = tierpool::BufPool::new();
+/// let bytes = pool.get(64).into_shared(); // error: `pool` does not live long enough
+/// ```
+///
+/// - a guard is not `Clone`: two owners could return one buffer twice
+///   (`buf.clone()` compiles, but clones the `BytesMut` it derefs to: a copy
+///   of the bytes, not of the guard).
+///
+/// ```compile_fail,E0277
+/// fn two_owners<T: Clone>(_: &T) {}
+/// let pool = tierpool::BufPool::new();
+/// two_owners(&pool.get(64));
+/// ```
 #[must_use = "dropping a PooledBuf returns it to the pool at once"]
 pub struct PooledBuf<'a> {
     /// The buffer in its box (`buffer::Pooled`): moving a guard, or handing
