@@ -5,6 +5,7 @@
 #
 # Usage: scripts/callgrind.sh [size ...]   (default: 4096 65536 1048576)
 #        MODES="tierpool bare" scripts/callgrind.sh 4096
+#        FEATURES=tierpool/metrics scripts/callgrind.sh 4096
 # Modes are those of benches/src/bin/hit_loop.rs. Serializations of a large
 # JSON document instead (benches/src/bin/json_loop.rs, its modes by default):
 #        BIN=json_loop scripts/callgrind.sh 3145728
@@ -27,7 +28,9 @@ else
 fi
 read -r -a modes <<< "${MODES:-$default_modes}"
 
-cargo build --release -p tierpool-benches --bin "$name" --quiet
+# FEATURES="tierpool/metrics" builds the crate with a feature on, to show
+# what it costs the hit (nothing, if the counts match).
+cargo build --release -p tierpool-benches --bin "$name" --quiet ${FEATURES:+--features "$FEATURES"}
 bin=target/release/$name
 out=target/callgrind
 mkdir -p "$out"

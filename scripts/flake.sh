@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Flake check: runs every test binary (`cargo test --release --features
-# tokio`) ROUNDS times in a row while a busy loop keeps every core busy,
+# Flake check: runs every test binary (`cargo test --release
+# --all-features`) ROUNDS times in a row while a busy loop keeps every core busy,
 # and stops at the first failure.
 #
 #   bash scripts/flake.sh          # 20 rounds
@@ -20,7 +20,7 @@ log="target/flake"
 mkdir -p "$log"
 
 # Build first, unloaded: the rounds then time only the tests.
-cargo test --release --features tokio --no-run --quiet
+cargo test --release --all-features --no-run --quiet
 
 hogs=()
 stop_hogs() { for pid in "${hogs[@]}"; do kill "$pid" 2>/dev/null || true; done; }
@@ -29,14 +29,14 @@ for _ in $(seq "$cores"); do
     ( while :; do :; done ) &
     hogs+=("$!")
 done
-echo "flake check: $rounds rounds of cargo test --release --features tokio, $cores busy loops beside them"
+echo "flake check: $rounds rounds of cargo test --release --all-features, $cores busy loops beside them"
 
 start=$(date +%s)
 failed=0
 for round in $(seq "$rounds"); do
     t0=$(date +%s)
     # --no-fail-fast: a failing binary does not hide the others' failures.
-    if ! cargo test --release --features tokio --quiet --no-fail-fast >"$log/round-$round.log" 2>&1; then
+    if ! cargo test --release --all-features --quiet --no-fail-fast >"$log/round-$round.log" 2>&1; then
         echo "round $round of $rounds FAILED; the failures:"
         grep -E '^(---- |thread .* panicked)' "$log/round-$round.log" | head -40 || true
         echo "full log: $log/round-$round.log"

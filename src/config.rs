@@ -60,6 +60,9 @@ pub const MAX_GLOBAL_QUEUE: usize = 1 << 16;
 /// released (see [`Builder::idle_timeout`]).
 pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// A pool's name unless [`Builder::name`] sets one.
+pub const DEFAULT_NAME: &str = "default";
+
 /// Bytes a thread caches per tier by default, before it spills to the global
 /// queue. Caches are sized by bytes, not count (Bonwick's magazines): a thread
 /// keeps many small buffers but few large ones. 8 MiB keeps a working set
@@ -152,6 +155,7 @@ pub struct Builder {
     scrub_on_return: bool,
     track_callers: bool,
     chaos: Option<u64>,
+    name: String,
 }
 
 #[derive(Debug, Clone)]
@@ -193,7 +197,25 @@ impl Builder {
             scrub_on_return: false,
             track_callers: false,
             chaos: None,
+            name: DEFAULT_NAME.to_owned(),
         }
+    }
+
+    /// Names the pool: the `pool` label of its metrics (feature `metrics`,
+    /// [`BufPool::export_metrics`](crate::BufPool::export_metrics)), so that
+    /// two pools of one process are told apart. [`DEFAULT_NAME`] unless set.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = tierpool::BufPool::builder().name("uploads").build()?;
+    /// assert_eq!(pool.name(), "uploads");
+    /// # Ok::<(), tierpool::ConfigError>(())
+    /// ```
+    #[must_use]
+    pub fn name(mut self, name: impl Into<String>) -> Self {
+        self.name = name.into();
+        self
     }
 
     /// Sets the tier sizes, in bytes: strictly ascending, non-zero, at most
@@ -540,6 +562,7 @@ impl Builder {
             scrub_on_return: self.scrub_on_return,
             track_callers: self.track_callers,
             chaos: self.chaos,
+            name: self.name,
         })
     }
 }
@@ -583,6 +606,7 @@ pub(crate) struct Config {
     pub(crate) scrub_on_return: bool,
     pub(crate) track_callers: bool,
     pub(crate) chaos: Option<u64>,
+    pub(crate) name: String,
 }
 
 // === impl Config ===

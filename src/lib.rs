@@ -146,6 +146,8 @@ mod chain; // large payloads: pooled chunks of one tier
 mod impls;
 mod pool; // the public façade
 mod global;
+#[cfg(feature = "metrics")]
+mod export; // feature `metrics`: `BufPool::export_metrics`
 #[cfg(feature = "tokio")]
 #[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
 pub mod tokio;
@@ -168,8 +170,9 @@ mod loom_models;
 
 pub use chain::PooledChain;
 pub use config::{
-    Builder, DEFAULT_CEILING_FACTOR, DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_REQUEST, DEFAULT_TIERS, MAX_CEILING,
-    MAX_GLOBAL_QUEUE, MAX_THREAD_CACHE, MAX_TIER_SIZE, MAX_TIERS, default_global_queue, default_thread_cache,
+    Builder, DEFAULT_CEILING_FACTOR, DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_REQUEST, DEFAULT_NAME, DEFAULT_TIERS,
+    MAX_CEILING, MAX_GLOBAL_QUEUE, MAX_THREAD_CACHE, MAX_TIER_SIZE, MAX_TIERS, default_global_queue,
+    default_thread_cache,
 };
 pub use debug::Outstanding;
 pub use error::{ChainError, ConfigError, GetError};

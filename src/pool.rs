@@ -566,6 +566,12 @@ impl BufPool {
         }
     }
 
+    /// The pool's name ([`Builder::name`]).
+    #[must_use]
+    pub fn name(&self) -> &str {
+        &self.engine.config().name
+    }
+
     /// The tier sizes, ascending.
     ///
     /// # Examples

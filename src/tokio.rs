@@ -557,6 +557,42 @@ pub fn spawn_decay(pool: Arc<BufPool>, period: Duration) -> ::tokio::task::JoinH
     })
 }
 
+/// Spawns a task on the current tokio runtime that calls
+/// [`BufPool::export_metrics`] every `period`, so a scrape sees figures at
+/// most `period` old. Features `tokio` and `metrics`. The task holds the
+/// pool until it is aborted or the runtime shuts down.
+///
+/// # Panics
+///
+/// If called outside a tokio runtime, or if `period` is zero.
+///
+/// # Examples
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// use std::{sync::Arc, time::Duration};
+///
+/// let pool = Arc::new(tierpool::BufPool::builder().name("uploads").build().unwrap());
+/// let export = tierpool::tokio::spawn_metrics(Arc::clone(&pool), Duration::from_secs(10));
+/// // ... serve; a metrics exporter installed as the recorder publishes them.
+/// export.abort();
+/// # }
+/// ```
+#[cfg(feature = "metrics")]
+#[cfg_attr(docsrs, doc(cfg(feature = "metrics")))]
+pub fn spawn_metrics(pool: Arc<BufPool>, period: Duration) -> ::tokio::task::JoinHandle<()> {
+    assert!(!period.is_zero(), "tierpool: spawn_metrics needs a non-zero period");
+    ::tokio::spawn(async move {
+        let mut ticks = ::tokio::time::interval(period);
+        ticks.set_missed_tick_behavior(::tokio::time::MissedTickBehavior::Delay);
+        loop {
+            ticks.tick().await;
+            pool.export_metrics();
+        }
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
