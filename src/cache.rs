@@ -133,6 +133,16 @@ impl Slot {
         self.stats.is_some() && self.engine.strong_count() == 0
     }
 
+    /// Counts a request of `n` bytes in this thread's histogram (feature
+    /// `advice`).
+    #[cfg(feature = "advice")]
+    #[inline]
+    pub(crate) fn record_request(&self, n: usize) {
+        if let Some(stats) = &self.stats {
+            stats.requests.record(n);
+        }
+    }
+
     /// A cache hit of a standard buffer, or `None`.
     #[inline]
     pub(crate) fn pop_fast(&mut self, engine: &Engine, tier: usize) -> Option<Pooled> {
@@ -270,13 +280,17 @@ impl Cache<'_> {
     /// at `caller` (`debug.rs`).
     #[cold]
     #[inline(never)]
+    #[cfg_attr(not(feature = "advice"), allow(unused_variables))]
     pub(crate) fn take(
         &mut self,
         engine: &Engine,
+        n: usize,
         tier: usize,
         fallible: bool,
         caller: &'static Location<'static>,
     ) -> Result<(Pooled, Origin, bool), GetError> {
+        #[cfg(feature = "advice")]
+        self.record_request(engine, n);
         let (config, origin) = (engine.config(), Origin::tier(tier));
         let Some(modes) = engine.test_modes() else {
             let (buf, standard) = match self.take_pooled(engine, tier) {
@@ -363,6 +377,16 @@ impl Cache<'_> {
             self.count(engine, Origin::tier(tier), Event::GlobalFull, dropped.buffers);
         }
         if dropped.stored { Admitted::Pooled } else { Admitted::Full }
+    }
+
+    /// Counts a request of `n` bytes in the histogram of this thread, or of
+    /// the common block (feature `advice`).
+    #[cfg(feature = "advice")]
+    pub(crate) fn record_request(&self, engine: &Engine, n: usize) {
+        match self {
+            Cache::Thread(slot) => slot.record_request(n),
+            Cache::Direct => engine.record_request_common(n),
+        }
     }
 
     /// Counts `n` events of `origin`'s row.

@@ -37,11 +37,12 @@ pub(crate) fn get<'a>(
         let buf = oversize(engine, n, fallible, caller)?;
         return Ok(PooledBuf::new(buf, Origin::OVERSIZE, false, pool));
     };
-    let (buf, origin, pristine) = take(engine, tier, fallible, caller)?;
+    let (buf, origin, pristine) = registry::take(engine, n, tier, fallible, caller)?;
     Ok(PooledBuf::new(buf, origin, pristine, pool))
 }
 
-/// A buffer of `tier` (a chain's next chunk, or a get).
+/// A whole buffer of `tier`: a chain's next chunk, or `into_contiguous`'s
+/// buffer.
 #[inline(always)]
 pub(crate) fn take(
     engine: &Engine,
@@ -49,7 +50,7 @@ pub(crate) fn take(
     fallible: bool,
     caller: &'static Location<'static>,
 ) -> Result<(Pooled, Origin, bool), GetError> {
-    registry::take(engine, tier, fallible, caller)
+    registry::take(engine, engine.config().size(tier), tier, fallible, caller)
 }
 
 /// An exact-size, unpooled buffer above the largest tier.

@@ -173,6 +173,24 @@ impl Engine {
         self.common.row(origin).add(event, n);
     }
 
+    /// Counts a request of `n` bytes in the common block's histogram
+    /// (feature `advice`).
+    #[cfg(feature = "advice")]
+    pub(crate) fn record_request_common(&self, n: usize) {
+        self.common.requests.add(n);
+    }
+
+    /// Every request counted so far, by size bucket (feature `advice`).
+    #[cfg(feature = "advice")]
+    pub(crate) fn requests(&self) -> [u64; crate::stats::REQUEST_BUCKETS] {
+        let mut sum = [0; crate::stats::REQUEST_BUCKETS];
+        for block in self.threads.iter() {
+            block.requests.add_to(&mut sum);
+        }
+        self.common.requests.add_to(&mut sum);
+        sum
+    }
+
     /// Pays for a buffer entering the pool on a path without a thread cache.
     pub(crate) fn spend_direct(&self, cost: usize) -> bool {
         self.budget.as_ref().is_none_or(|budget| budget.reserve_exact(cost))

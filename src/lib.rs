@@ -146,6 +146,8 @@ mod chain; // large payloads: pooled chunks of one tier
 mod impls;
 mod pool; // the public façade
 mod global;
+#[cfg(feature = "advice")]
+mod advice; // feature `advice`: `BufPool::advise`
 #[cfg(feature = "metrics")]
 mod export; // feature `metrics`: `BufPool::export_metrics`
 #[cfg(feature = "tokio")]
@@ -168,6 +170,8 @@ pub mod docs {
 #[cfg(all(test, tierpool_loom))]
 mod loom_models;
 
+#[cfg(feature = "advice")]
+pub use advice::{Advice, AdvisedTier, MAX_ADVISED_TIERS, MIN_ADVISED_TIER};
 pub use chain::PooledChain;
 pub use config::{
     Builder, DEFAULT_CEILING_FACTOR, DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_REQUEST, DEFAULT_NAME, DEFAULT_TIERS,

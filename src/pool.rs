@@ -566,6 +566,12 @@ impl BufPool {
         }
     }
 
+    /// Every request counted so far, by size bucket (feature `advice`).
+    #[cfg(feature = "advice")]
+    pub(crate) fn engine_requests(&self) -> [u64; crate::stats::REQUEST_BUCKETS] {
+        self.engine.requests()
+    }
+
     /// The pool's name ([`Builder::name`]).
     #[must_use]
     pub fn name(&self) -> &str {

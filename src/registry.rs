@@ -103,22 +103,30 @@ fn caches() -> &'static Caches {
 #[inline(always)]
 pub(crate) fn take(
     engine: &Engine,
+    n: usize,
     tier: usize,
     fallible: bool,
     caller: &'static Location<'static>,
 ) -> Result<(Pooled, Origin, bool), GetError> {
-    match hit(engine, tier) {
+    match hit(engine, n, tier) {
         Some(buf) => Ok((buf, Origin::tier(tier), true)),
-        None => take_slow(engine, tier, fallible, caller),
+        None => take_slow(engine, n, tier, fallible, caller),
     }
 }
 
-/// A cache hit on this thread's up-to-date slot, or `None`.
+/// A cache hit on this thread's up-to-date slot for a request of `n` bytes,
+/// or `None`.
 #[inline(always)]
-fn hit(engine: &Engine, tier: usize) -> Option<Pooled> {
+#[cfg_attr(not(feature = "advice"), allow(unused_variables))]
+fn hit(engine: &Engine, n: usize, tier: usize) -> Option<Pooled> {
     let Ok(mut slots) = caches().slots.try_borrow_mut() else { return None };
     match slots.get_mut(engine.index()) {
-        Some(slot) if slot.is_ready(engine) => slot.pop_fast(engine, tier),
+        Some(slot) if slot.is_ready(engine) => {
+            let buf = slot.pop_fast(engine, tier)?;
+            #[cfg(feature = "advice")]
+            slot.record_request(n);
+            Some(buf)
+        }
         _ => None,
     }
 }
@@ -127,12 +135,13 @@ fn hit(engine: &Engine, tier: usize) -> Option<Pooled> {
 #[inline(never)]
 fn take_slow(
     engine: &Engine,
+    n: usize,
     tier: usize,
     fallible: bool,
     caller: &'static Location<'static>,
 ) -> Result<(Pooled, Origin, bool), GetError> {
     let mut slot = slot(engine);
-    slot.as_deref_mut().map_or(Cache::Direct, Cache::Thread).take(engine, tier, fallible, caller)
+    slot.as_deref_mut().map_or(Cache::Direct, Cache::Thread).take(engine, n, tier, fallible, caller)
 }
 
 /// A new buffer of `size` bytes for a get of `origin`, counted as a miss:
@@ -140,7 +149,10 @@ fn take_slow(
 #[cold]
 pub(crate) fn allocate(engine: &Engine, origin: Origin, size: usize, fallible: bool) -> Result<Pooled, GetError> {
     let mut slot = slot(engine);
-    slot.as_deref_mut().map_or(Cache::Direct, Cache::Thread).allocate(engine, origin, size, fallible)
+    let mut cache = slot.as_deref_mut().map_or(Cache::Direct, Cache::Thread);
+    #[cfg(feature = "advice")]
+    cache.record_request(engine, size);
+    cache.allocate(engine, origin, size, fallible)
 }
 
 /// Pools `buf`, which keeps every pooled-buffer invariant, in `tier`, as

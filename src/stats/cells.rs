@@ -120,6 +120,54 @@ impl TierCells {
     }
 }
 
+/// Requests by size, feature `advice`: bucket `b` counts the requests of
+/// `(2^(b-1), 2^b]` bytes (bucket 0: 0 and 1 byte). Written like the event
+/// cells: by its thread alone, or with `fetch_add` in the common block.
+#[cfg(feature = "advice")]
+#[derive(Debug)]
+pub(crate) struct Requests {
+    buckets: CachePadded<[AtomicU64; REQUEST_BUCKETS]>,
+}
+
+#[cfg(feature = "advice")]
+impl Default for Requests {
+    fn default() -> Self {
+        Self { buckets: CachePadded::new(core::array::from_fn(|_| AtomicU64::new(0))) }
+    }
+}
+
+/// One bucket per bit length of a request, 0 to 64.
+#[cfg(feature = "advice")]
+pub(crate) const REQUEST_BUCKETS: usize = usize::BITS as usize + 1;
+
+#[cfg(feature = "advice")]
+impl Requests {
+    /// The bucket of a request of `n` bytes.
+    #[inline]
+    pub(crate) fn bucket(n: usize) -> usize {
+        (usize::BITS - n.saturating_sub(1).leading_zeros()) as usize
+    }
+
+    /// Counts a request of `n` bytes; only the block's thread calls this.
+    #[inline]
+    pub(crate) fn record(&self, n: usize) {
+        let cell = &self.buckets[Self::bucket(n)];
+        cell.store(cell.load(Relaxed).wrapping_add(1), Relaxed);
+    }
+
+    /// Counts a request of `n` bytes from any thread (the common block).
+    pub(crate) fn add(&self, n: usize) {
+        self.buckets[Self::bucket(n)].fetch_add(1, Relaxed);
+    }
+
+    /// Adds this block's counts to `sum`.
+    pub(crate) fn add_to(&self, sum: &mut [u64; REQUEST_BUCKETS]) {
+        for (s, cell) in sum.iter_mut().zip(self.buckets.iter()) {
+            *s += cell.load(Relaxed);
+        }
+    }
+}
+
 /// The counters of one thread (or the paths without a thread cache: the common block) for one pool.
 #[derive(Debug)]
 pub(crate) struct ThreadStats {
@@ -131,12 +179,21 @@ pub(crate) struct ThreadStats {
     oversize: TierCells,
     /// Buffers given to `BufPool::put` and discarded, by reason.
     foreign: TierCells,
+    /// Requests by size (feature `advice`).
+    #[cfg(feature = "advice")]
+    pub(crate) requests: Requests,
 }
 
 impl ThreadStats {
     pub(crate) fn new(tiers: usize) -> Self {
         let tiers = (0..tiers).map(|_| Arc::default()).collect();
-        Self { tiers, oversize: TierCells::default(), foreign: TierCells::default() }
+        Self {
+            tiers,
+            oversize: TierCells::default(),
+            foreign: TierCells::default(),
+            #[cfg(feature = "advice")]
+            requests: Requests::default(),
+        }
     }
 
     /// The cells a guard of `origin` is counted in.

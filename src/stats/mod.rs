@@ -9,6 +9,8 @@ mod cells;
 mod check;
 
 pub(crate) use cells::{Event, ThreadStats, TierCells};
+#[cfg(feature = "advice")]
+pub(crate) use cells::{REQUEST_BUCKETS, Requests};
 pub use check::{Broken, Identity};
 
 use cells::EVENTS;
