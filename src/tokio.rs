@@ -547,12 +547,18 @@ fn full(capacity: usize) -> io::Error {
 /// ```
 pub fn spawn_decay(pool: Arc<BufPool>, period: Duration) -> ::tokio::task::JoinHandle<()> {
     assert!(!period.is_zero(), "tierpool: spawn_decay needs a non-zero period");
+    every(period, move || pool.decay())
+}
+
+/// Spawns a task that runs `f` every `period` (a missed tick is delayed,
+/// not made up in a burst).
+fn every(period: Duration, f: impl Fn() + Send + 'static) -> ::tokio::task::JoinHandle<()> {
     ::tokio::spawn(async move {
         let mut ticks = ::tokio::time::interval(period);
         ticks.set_missed_tick_behavior(::tokio::time::MissedTickBehavior::Delay);
         loop {
             ticks.tick().await;
-            pool.decay();
+            f();
         }
     })
 }
@@ -583,14 +589,7 @@ pub fn spawn_decay(pool: Arc<BufPool>, period: Duration) -> ::tokio::task::JoinH
 #[cfg_attr(docsrs, doc(cfg(feature = "metrics")))]
 pub fn spawn_metrics(pool: Arc<BufPool>, period: Duration) -> ::tokio::task::JoinHandle<()> {
     assert!(!period.is_zero(), "tierpool: spawn_metrics needs a non-zero period");
-    ::tokio::spawn(async move {
-        let mut ticks = ::tokio::time::interval(period);
-        ticks.set_missed_tick_behavior(::tokio::time::MissedTickBehavior::Delay);
-        loop {
-            ticks.tick().await;
-            pool.export_metrics();
-        }
-    })
+    every(period, move || pool.export_metrics())
 }
 
 #[cfg(test)]

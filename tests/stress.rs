@@ -179,24 +179,34 @@ fn worker(pool: Arc<BufPool>, me: usize, tx: SyncSender<Parcel>, rx: Receiver<Pa
     ops
 }
 
-#[test]
-fn oversubscribed_threads_never_share_a_buffer_and_the_stats_balance() {
-    let pool = Arc::new(
-        BufPool::builder().tiers(&TIERS).thread_cache(&THREAD_CACHE).global_queue(&GLOBAL_QUEUE).build().unwrap(),
-    );
-    let (txs, rxs): (Vec<_>, Vec<_>) = (0..THREADS).map(|_| mpsc::sync_channel::<Parcel>(16)).unzip();
+/// Runs `work` on `THREADS` threads in a ring: thread i sends to thread
+/// i + 1 over a channel of `depth` parcels. Returns what each returned,
+/// once all are joined.
+fn ring<R: Send + 'static>(
+    pool: &Arc<BufPool>,
+    depth: usize,
+    work: fn(Arc<BufPool>, usize, SyncSender<Parcel>, Receiver<Parcel>) -> R,
+) -> Vec<R> {
+    let (txs, rxs): (Vec<_>, Vec<_>) = (0..THREADS).map(|_| mpsc::sync_channel::<Parcel>(depth)).unzip();
     let mut rxs: Vec<Option<Receiver<Parcel>>> = rxs.into_iter().map(Some).collect();
-    // Thread i sends to thread i + 1, in a ring.
     let threads: Vec<_> = txs
         .into_iter()
         .enumerate()
         .map(|(i, tx)| {
             let rx = rxs[(i + 1) % THREADS].take().unwrap();
-            let pool = Arc::clone(&pool);
-            std::thread::spawn(move || worker(pool, (i + 1) % THREADS, tx, rx))
+            let pool = Arc::clone(pool);
+            std::thread::spawn(move || work(pool, i, tx, rx))
         })
         .collect();
-    let ops: u64 = threads.into_iter().map(|t| t.join().unwrap()).sum();
+    threads.into_iter().map(|t| t.join().unwrap()).collect()
+}
+
+#[test]
+fn oversubscribed_threads_never_share_a_buffer_and_the_stats_balance() {
+    let pool = Arc::new(
+        BufPool::builder().tiers(&TIERS).thread_cache(&THREAD_CACHE).global_queue(&GLOBAL_QUEUE).build().unwrap(),
+    );
+    let ops: u64 = ring(&pool, 16, |pool, i, tx, rx| worker(pool, (i + 1) % THREADS, tx, rx)).into_iter().sum();
     assert!(ops > (THREADS * OPS) as u64, "parcels crossed threads");
 
     let stats = pool.stats();
@@ -336,18 +346,7 @@ fn eight_threads_mixing_every_operation_keep_the_stats_contract() {
             .build()
             .unwrap(),
     );
-    let (txs, rxs): (Vec<_>, Vec<_>) = (0..THREADS).map(|_| mpsc::sync_channel::<Parcel>(4)).unzip();
-    let mut rxs: Vec<Option<Receiver<Parcel>>> = rxs.into_iter().map(Some).collect();
-    let threads: Vec<_> = txs
-        .into_iter()
-        .enumerate()
-        .map(|(i, tx)| {
-            let rx = rxs[(i + 1) % THREADS].take().unwrap();
-            let pool = Arc::clone(&pool);
-            std::thread::spawn(move || mixed_worker(pool, i, tx, rx))
-        })
-        .collect();
-    let tallies: Vec<Tally> = threads.into_iter().map(|t| t.join().unwrap()).collect();
+    let tallies: Vec<Tally> = ring(&pool, 4, mixed_worker);
 
     let stats = pool.stats();
     assert_eq!(stats.check(), Ok(()), "{stats:?}");
