@@ -202,8 +202,8 @@ impl Builder {
     }
 
     /// Names the pool: the `pool` label of its metrics (feature `metrics`,
-    /// [`BufPool::export_metrics`](crate::BufPool::export_metrics)), so that
-    /// two pools of one process are told apart. [`DEFAULT_NAME`] unless set.
+    /// `BufPool::export_metrics`), so that two pools of one process are told
+    /// apart. [`DEFAULT_NAME`] unless set.
     ///
     /// # Examples
     ///

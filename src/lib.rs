@@ -101,6 +101,12 @@
 //!   connection holds none; `read_pooled` and `read_chain`, socket reads
 //!   that never grow a pooled buffer; and `spawn_decay`, a task that drives
 //!   idle decay of a quiet pool.
+//! - `metrics` (off by default): `BufPool::export_metrics`, every counter
+//!   and gauge of [`Stats`] through the `metrics` facade, labelled with the
+//!   pool's [`name`](Builder::name); free on the hit path.
+//! - `advice` (off by default): a per-thread histogram of request sizes,
+//!   and `BufPool::advise`, tiers suggested from it; a few instructions per
+//!   get while on.
 //!
 //! # Performance and guides
 //!
