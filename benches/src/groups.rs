@@ -1,4 +1,5 @@
-//! The workloads, each generic over how it writes (`Opaque`, `Inlined`).
+//! The workloads on buffers within a tier, each generic over how it writes
+//! (`Opaque`, `Inlined`).
 //!
 //! - `hit`: get + write 64 B + drop, one thread, each tier.
 //! - `held`: k buffers out at once, then all dropped; time per buffer.
@@ -6,41 +7,17 @@
 //! - `contention`: 1, 2 and 4 threads churning one pool; time per op per thread.
 //! - `fill`, `freeze`: a whole tier written, then frozen; freezes of small payloads.
 //! - `serialize`: a JSON document encoded into a pooled buffer, beside `Vec`.
-//! - `large`, `socket_write`, `socket_read` ([`crate::large`]): payloads
-//!   larger than any tier, in a chain and in one growing buffer.
 
 use std::hint::black_box;
 use std::sync::Arc;
 
 use bytes::{Bytes, BytesMut};
 use criterion::Criterion;
-use serde::Serialize;
 
 use crate::bare::{Bare, BareExact};
+use crate::json::{doc, encode};
 use crate::peers::{self, linear_pool, mutex_vec_pool, opool};
 use crate::{Group, Lineup, TIERS, Write, churn, handoff, opaque_bufmut, touch};
-
-/// All groups of a binary, opaque then inlined.
-pub fn all(c: &mut Criterion, lineup: Lineup, with_freeze: bool) {
-    fn run<W: Write>(c: &mut Criterion, lineup: Lineup, with_freeze: bool) {
-        hit::<W>(c, lineup);
-        held::<W>(c, lineup);
-        handoff_group::<W>(c, lineup);
-        contention::<W>(c, lineup);
-        if with_freeze {
-            fill::<W>(c, lineup);
-            serialize::<W>(c, lineup);
-        }
-        crate::large::serialize_large::<W>(c, lineup);
-    }
-    run::<crate::Opaque>(c, lineup, with_freeze);
-    run::<crate::Inlined>(c, lineup, with_freeze);
-    if with_freeze {
-        freeze_variants(c, lineup);
-        crate::large::socket_write(c, lineup);
-        crate::large::socket_read(c, lineup);
-    }
-}
 
 /// `hit`: get + write 64 B + drop, single thread, each tier.
 pub fn hit<W: Write>(c: &mut Criterion, lineup: Lineup) {
@@ -410,58 +387,6 @@ pub fn freeze_variants(c: &mut Criterion, lineup: Lineup) {
         });
     }
     g.finish();
-}
-
-// === serialize ===
-
-/// A JSON API response: records with strings, numbers and a nested array.
-#[derive(Serialize)]
-pub struct Doc {
-    pub items: Vec<Item>,
-}
-
-#[derive(Serialize)]
-pub struct Item {
-    pub id: u64,
-    pub name: String,
-    pub score: f64,
-    pub tags: Vec<&'static str>,
-    pub active: bool,
-}
-
-/// A document whose JSON encoding is about `bytes` long (a little over).
-pub fn doc(bytes: usize) -> Doc {
-    let mut doc = Doc { items: Vec::new() };
-    // `{"items":[` + `]}`, then each item and a comma: linear, so that a
-    // 32 MiB document is built in a moment.
-    let mut len = 12;
-    let mut i = 0;
-    while len < bytes {
-        let item = Item {
-            id: 1_000_000 + i,
-            name: format!("user-{i:05}"),
-            score: i as f64 * 1.25,
-            tags: vec!["a", "bb", "ccc"],
-            active: i % 2 == 0,
-        };
-        len += serde_json::to_vec(&item).expect("serializes").len() + 1;
-        doc.items.push(item);
-        i += 1;
-    }
-    doc
-}
-
-/// Encodes `doc` into `w`, through `&mut dyn io::Write` when opaque (each
-/// write an indirect call, as into a writer the compiler cannot see), or
-/// through the concrete writer, which serde_json's generic code then
-/// inlines.
-#[inline]
-pub(crate) fn encode<W: Write, O: std::io::Write>(out: &mut O, doc: &Doc) {
-    if W::NAME == "opaque" {
-        serde_json::to_writer(out as &mut dyn std::io::Write, doc).expect("serializes");
-    } else {
-        serde_json::to_writer(out, doc).expect("serializes");
-    }
 }
 
 /// `serialize`: JSON documents of 1 KiB and 16 KiB, per encode:
