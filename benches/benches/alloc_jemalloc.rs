@@ -5,13 +5,13 @@
 //! alloc_jemalloc` (jemalloc builds from C, so it is behind a feature).
 
 use criterion::{criterion_group, criterion_main};
-use tierpool_benches::{Counting, Lineup, groups};
+use tierpool_benches::{Counting, Lineup, suite};
 
 #[global_allocator]
 static ALLOC: Counting<tikv_jemallocator::Jemalloc> = Counting::windowed(tikv_jemallocator::Jemalloc);
 
 fn benches(c: &mut criterion::Criterion) {
-    groups::all(c, Lineup { alloc: "jemalloc", peers: true }, false);
+    suite::all(c, Lineup { alloc: "jemalloc", peers: true }, false);
 }
 
 criterion_group!(alloc, benches);

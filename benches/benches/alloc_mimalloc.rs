@@ -4,13 +4,13 @@
 //! Run: `cargo bench -p tierpool-benches --bench alloc_mimalloc`
 
 use criterion::{criterion_group, criterion_main};
-use tierpool_benches::{Counting, Lineup, groups};
+use tierpool_benches::{Counting, Lineup, suite};
 
 #[global_allocator]
 static ALLOC: Counting<mimalloc::MiMalloc> = Counting::windowed(mimalloc::MiMalloc);
 
 fn benches(c: &mut criterion::Criterion) {
-    groups::all(c, Lineup { alloc: "mimalloc", peers: false }, false);
+    suite::all(c, Lineup { alloc: "mimalloc", peers: false }, false);
 }
 
 criterion_group!(alloc, benches);

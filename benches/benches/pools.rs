@@ -8,13 +8,13 @@
 //! has the flags).
 
 use criterion::{criterion_group, criterion_main};
-use tierpool_benches::{Counting, Lineup, groups};
+use tierpool_benches::{Counting, Lineup, suite};
 
 #[global_allocator]
 static ALLOC: Counting<std::alloc::System> = Counting::windowed(std::alloc::System);
 
 fn benches(c: &mut criterion::Criterion) {
-    groups::all(c, Lineup { alloc: "glibc", peers: true }, true);
+    suite::all(c, Lineup { alloc: "glibc", peers: true }, true);
 }
 
 criterion_group!(pools, benches);

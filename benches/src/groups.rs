@@ -1,4 +1,5 @@
-//! The workloads, each generic over how it writes (`Opaque`, `Inlined`).
+//! The workloads on buffers within a tier, each generic over how it writes
+//! (`Opaque`, `Inlined`).
 //!
 //! - `hit`: get + write 64 B + drop, one thread, each tier.
 //! - `held`: k buffers out at once, then all dropped; time per buffer.
@@ -6,41 +7,21 @@
 //! - `contention`: 1, 2 and 4 threads churning one pool; time per op per thread.
 //! - `fill`, `freeze`: a whole tier written, then frozen; freezes of small payloads.
 //! - `serialize`: a JSON document encoded into a pooled buffer, beside `Vec`.
-//! - `large`, `socket_write`, `socket_read` ([`crate::large`]): payloads
-//!   larger than any tier, in a chain and in one growing buffer.
+//!
+//! The first four run tierpool here, then the line-up of [`crate::peers`]
+//! through a [`Visit`] each.
 
 use std::hint::black_box;
+use std::marker::PhantomData;
 use std::sync::Arc;
 
 use bytes::{Bytes, BytesMut};
 use criterion::Criterion;
-use serde::Serialize;
 
-use crate::bare::{Bare, BareExact};
-use crate::peers::{self, linear_pool, mutex_vec_pool, opool};
+use crate::bare::Bare;
+use crate::json::{doc, encode};
+use crate::peers::{self, Competitor, Visit};
 use crate::{Group, Lineup, TIERS, Write, churn, handoff, opaque_bufmut, touch};
-
-/// All groups of a binary, opaque then inlined.
-pub fn all(c: &mut Criterion, lineup: Lineup, with_freeze: bool) {
-    fn run<W: Write>(c: &mut Criterion, lineup: Lineup, with_freeze: bool) {
-        hit::<W>(c, lineup);
-        held::<W>(c, lineup);
-        handoff_group::<W>(c, lineup);
-        contention::<W>(c, lineup);
-        if with_freeze {
-            fill::<W>(c, lineup);
-            serialize::<W>(c, lineup);
-        }
-        crate::large::serialize_large::<W>(c, lineup);
-    }
-    run::<crate::Opaque>(c, lineup, with_freeze);
-    run::<crate::Inlined>(c, lineup, with_freeze);
-    if with_freeze {
-        freeze_variants(c, lineup);
-        crate::large::socket_write(c, lineup);
-        crate::large::socket_read(c, lineup);
-    }
-}
 
 /// `hit`: get + write 64 B + drop, single thread, each tier.
 pub fn hit<W: Write>(c: &mut Criterion, lineup: Lineup) {
@@ -59,18 +40,6 @@ pub fn hit<W: Write>(c: &mut Criterion, lineup: Lineup) {
                 opaque_bufmut(&mut buf);
                 touch(&*buf);
             });
-        }
-        g.bench("tierpool_global", param, 1, || {
-            let mut buf = tierpool::get(black_box(size));
-            W::guard(&mut buf);
-            touch(&*buf);
-        });
-        g.bench("bare_tls", param, 1, || {
-            let mut buf = Bare::get(black_box(size));
-            W::bytes_mut(&mut buf);
-            touch(&*buf);
-        });
-        if W::NAME == "opaque" {
             // The bound written as `tierpool_bufmut` is: `BytesMut`'s own
             // `BufMut` through `&mut dyn BufMut`.
             g.bench("bare_tls_bufmut", param, 1, || {
@@ -79,57 +48,34 @@ pub fn hit<W: Write>(c: &mut Criterion, lineup: Lineup) {
                 touch(&*buf);
             });
         }
-        g.bench("bare_tls_exact", param, 1, || {
-            let mut buf = BareExact::get(black_box(size));
-            W::bytes_mut(&mut buf);
+        g.bench("tierpool_global", param, 1, || {
+            let mut buf = tierpool::get(black_box(size));
+            W::guard(&mut buf);
             touch(&*buf);
         });
-        g.bench(&lineup.bytesmut(), param, 1, || {
-            let mut buf = BytesMut::with_capacity(black_box(size));
-            W::bytes_mut(&mut buf);
-            touch(&*buf);
-        });
-        if !lineup.peers {
-            continue;
-        }
-        let zp = zeropool::ZeroPool::new();
-        g.bench("zeropool", param, 1, || {
-            let mut buf = zp.alloc(black_box(size)); // safe API: zeroes `size` bytes
-            peers::slice::<W>(&mut buf);
-            touch(&*buf);
-        });
-        g.bench("zeropool_uninit", param, 1, || {
-            let mut buf = zp.alloc_uninit(black_box(size));
-            peers::uninit::<W>(buf.as_uninit_mut());
-            touch(&buf);
-        });
-        let op = opool(size);
-        g.bench("opool", param, 1, || {
-            let mut buf = op.get();
-            W::bytes_mut(&mut buf);
-            touch(&**buf);
-        });
-        let lp = linear_pool(size);
-        g.bench("lockfree_object_pool", param, 1, || {
-            let mut buf = lp.pull();
-            W::bytes_mut(&mut buf);
-            touch(&**buf);
-        });
-        let mp = mutex_vec_pool(size);
-        g.bench("object_pool", param, 1, || {
-            let mut buf = mp.pull(|| BytesMut::with_capacity(size));
-            buf.clear(); // object-pool does not reset on return
-            W::bytes_mut(&mut buf);
-            touch(&**buf);
-        });
-        let bp = byte_pool::BytePool::<Vec<u8>>::new();
-        g.bench("byte_pool", param, 1, || {
-            let mut buf = bp.alloc(black_box(size));
-            peers::slice::<W>(&mut buf);
-            touch(&**buf);
-        });
+        peers::each(lineup, size, &mut Hit::<W> { g: &mut g, param, write: PhantomData });
     }
     g.finish();
+}
+
+/// Each competitor of `hit`: get, write, touch, drop.
+struct Hit<'g, 'c, W> {
+    g: &'g mut Group<'c>,
+    param: &'g str,
+    write: PhantomData<W>,
+}
+
+impl<W: Write> Visit for Hit<'_, '_, W> {
+    const THREADS: bool = false;
+    const SECOND_FORMS: bool = true;
+
+    fn visit<C: Competitor>(&mut self, name: &str, pool: &C) {
+        self.g.bench(name, self.param, 1, || {
+            let mut buf = pool.get();
+            C::write::<W>(&mut buf);
+            C::touch(&buf);
+        });
+    }
 }
 
 /// `held`: k buffers out at once, then all dropped. Time per iteration is for
@@ -147,53 +93,31 @@ pub fn held<W: Write>(c: &mut Criterion, lineup: Lineup) {
                 W::guard(&mut buf);
                 buf
             });
-            held_one(&mut g, "bare_tls", &param, k, || {
-                let mut buf = Bare::get(black_box(size));
-                W::bytes_mut(&mut buf);
-                buf
-            });
-            held_one(&mut g, &lineup.bytesmut(), &param, k, || {
-                let mut buf = BytesMut::with_capacity(black_box(size));
-                W::bytes_mut(&mut buf);
-                buf
-            });
-            if !lineup.peers {
-                continue;
-            }
-            let zp = zeropool::ZeroPool::new();
-            held_one(&mut g, "zeropool_uninit", &param, k, || {
-                let mut buf = zp.alloc_uninit(black_box(size));
-                peers::uninit::<W>(buf.as_uninit_mut());
-                buf
-            });
-            let op = opool(size);
-            held_one(&mut g, "opool", &param, k, || {
-                let mut buf = op.get();
-                W::bytes_mut(&mut buf);
-                buf
-            });
-            let lp = linear_pool(size);
-            held_one(&mut g, "lockfree_object_pool", &param, k, || {
-                let mut buf = lp.pull();
-                W::bytes_mut(&mut buf);
-                buf
-            });
-            let mp = mutex_vec_pool(size);
-            held_one(&mut g, "object_pool", &param, k, || {
-                let mut buf = mp.pull(|| BytesMut::with_capacity(size));
-                buf.clear();
-                W::bytes_mut(&mut buf);
-                buf
-            });
-            let bp = byte_pool::BytePool::<Vec<u8>>::new();
-            held_one(&mut g, "byte_pool", &param, k, || {
-                let mut buf = bp.alloc(black_box(size));
-                peers::slice::<W>(&mut buf);
-                buf
-            });
+            peers::each(lineup, size, &mut Held::<W> { g: &mut g, param: &param, k, write: PhantomData });
         }
     }
     g.finish();
+}
+
+/// Each competitor of `held`: k gets and writes, held, then dropped.
+struct Held<'g, 'c, W> {
+    g: &'g mut Group<'c>,
+    param: &'g str,
+    k: usize,
+    write: PhantomData<W>,
+}
+
+impl<W: Write> Visit for Held<'_, '_, W> {
+    const THREADS: bool = false;
+    const SECOND_FORMS: bool = false;
+
+    fn visit<C: Competitor>(&mut self, name: &str, pool: &C) {
+        held_one(self.g, name, self.param, self.k, || {
+            let mut buf = pool.get();
+            C::write::<W>(&mut buf);
+            buf
+        });
+    }
 }
 
 /// One competitor of the held group: each iteration makes `k` items with
@@ -225,47 +149,30 @@ pub fn handoff_group<W: Write>(c: &mut Criterion, lineup: Lineup) {
             W::guard(&mut buf);
             buf
         });
-        handoff_one(&mut g, &lineup.bytesmut(), param, || {
-            let mut buf = BytesMut::with_capacity(black_box(size));
-            W::bytes_mut(&mut buf);
-            buf
-        });
-        if !lineup.peers {
-            continue;
-        }
-        let zp = zeropool::ZeroPool::new();
-        handoff_one(&mut g, "zeropool_uninit", param, || {
-            let mut buf = zp.alloc_uninit(black_box(size));
-            peers::uninit::<W>(buf.as_uninit_mut());
-            buf
-        });
-        let op = opool(size);
-        handoff_one(&mut g, "opool", param, || {
-            let mut buf = op.get();
-            W::bytes_mut(&mut buf);
-            buf
-        });
-        let lp = linear_pool(size);
-        handoff_one(&mut g, "lockfree_object_pool", param, || {
-            let mut buf = lp.pull();
-            W::bytes_mut(&mut buf);
-            buf
-        });
-        let mp = mutex_vec_pool(size);
-        handoff_one(&mut g, "object_pool", param, || {
-            let mut buf = mp.pull(|| BytesMut::with_capacity(size));
-            buf.clear();
-            W::bytes_mut(&mut buf);
-            buf
-        });
-        let bp = byte_pool::BytePool::<Vec<u8>>::new();
-        handoff_one(&mut g, "byte_pool", param, || {
-            let mut buf = bp.alloc(black_box(size));
-            peers::slice::<W>(&mut buf);
+        peers::each(lineup, size, &mut Handoff::<W> { g: &mut g, param, write: PhantomData });
+    }
+    g.finish();
+}
+
+/// Each competitor of `handoff`: got and written here, dropped on the
+/// consumer thread.
+struct Handoff<'g, 'c, W> {
+    g: &'g mut Group<'c>,
+    param: &'g str,
+    write: PhantomData<W>,
+}
+
+impl<W: Write> Visit for Handoff<'_, '_, W> {
+    const THREADS: bool = true;
+    const SECOND_FORMS: bool = false;
+
+    fn visit<C: Competitor>(&mut self, name: &str, pool: &C) {
+        handoff_one(self.g, name, self.param, || {
+            let mut buf = pool.get();
+            C::write::<W>(&mut buf);
             buf
         });
     }
-    g.finish();
 }
 
 /// One competitor of the hand-off group: `produce` makes (gets and writes)
@@ -288,48 +195,32 @@ pub fn contention<W: Write>(c: &mut Criterion, lineup: Lineup) {
                 W::guard(&mut buf);
                 touch(&*buf);
             });
-            churn_one(&mut g, &lineup.bytesmut(), &param, threads, || {
-                let mut buf = BytesMut::with_capacity(black_box(size));
-                W::bytes_mut(&mut buf);
-                touch(&*buf);
-            });
-            if !lineup.peers {
-                continue;
-            }
-            let zp = zeropool::ZeroPool::new();
-            churn_one(&mut g, "zeropool_uninit", &param, threads, || {
-                let mut buf = zp.alloc_uninit(black_box(size));
-                peers::uninit::<W>(buf.as_uninit_mut());
-                touch(&buf);
-            });
-            let op = opool(size);
-            churn_one(&mut g, "opool", &param, threads, || {
-                let mut buf = op.get();
-                W::bytes_mut(&mut buf);
-                touch(&**buf);
-            });
-            let lp = linear_pool(size);
-            churn_one(&mut g, "lockfree_object_pool", &param, threads, || {
-                let mut buf = lp.pull();
-                W::bytes_mut(&mut buf);
-                touch(&**buf);
-            });
-            let mp = mutex_vec_pool(size);
-            churn_one(&mut g, "object_pool", &param, threads, || {
-                let mut buf = mp.pull(|| BytesMut::with_capacity(size));
-                buf.clear();
-                W::bytes_mut(&mut buf);
-                touch(&**buf);
-            });
-            let bp = byte_pool::BytePool::<Vec<u8>>::new();
-            churn_one(&mut g, "byte_pool", &param, threads, || {
-                let mut buf = bp.alloc(black_box(size));
-                peers::slice::<W>(&mut buf);
-                touch(&**buf);
-            });
+            peers::each(lineup, size, &mut Contention::<W> { g: &mut g, param: &param, threads, write: PhantomData });
         }
     }
     g.finish();
+}
+
+/// Each competitor of `contention`: `threads` threads each get, write,
+/// touch and drop.
+struct Contention<'g, 'c, W> {
+    g: &'g mut Group<'c>,
+    param: &'g str,
+    threads: usize,
+    write: PhantomData<W>,
+}
+
+impl<W: Write> Visit for Contention<'_, '_, W> {
+    const THREADS: bool = true;
+    const SECOND_FORMS: bool = false;
+
+    fn visit<C: Competitor>(&mut self, name: &str, pool: &C) {
+        churn_one(self.g, name, self.param, self.threads, || {
+            let mut buf = pool.get();
+            C::write::<W>(&mut buf);
+            C::touch(&buf);
+        });
+    }
 }
 
 /// One competitor of the contention group: `threads` threads each run `op`.
@@ -410,58 +301,6 @@ pub fn freeze_variants(c: &mut Criterion, lineup: Lineup) {
         });
     }
     g.finish();
-}
-
-// === serialize ===
-
-/// A JSON API response: records with strings, numbers and a nested array.
-#[derive(Serialize)]
-pub struct Doc {
-    pub items: Vec<Item>,
-}
-
-#[derive(Serialize)]
-pub struct Item {
-    pub id: u64,
-    pub name: String,
-    pub score: f64,
-    pub tags: Vec<&'static str>,
-    pub active: bool,
-}
-
-/// A document whose JSON encoding is about `bytes` long (a little over).
-pub fn doc(bytes: usize) -> Doc {
-    let mut doc = Doc { items: Vec::new() };
-    // `{"items":[` + `]}`, then each item and a comma: linear, so that a
-    // 32 MiB document is built in a moment.
-    let mut len = 12;
-    let mut i = 0;
-    while len < bytes {
-        let item = Item {
-            id: 1_000_000 + i,
-            name: format!("user-{i:05}"),
-            score: i as f64 * 1.25,
-            tags: vec!["a", "bb", "ccc"],
-            active: i % 2 == 0,
-        };
-        len += serde_json::to_vec(&item).expect("serializes").len() + 1;
-        doc.items.push(item);
-        i += 1;
-    }
-    doc
-}
-
-/// Encodes `doc` into `w`, through `&mut dyn io::Write` when opaque (each
-/// write an indirect call, as into a writer the compiler cannot see), or
-/// through the concrete writer, which serde_json's generic code then
-/// inlines.
-#[inline]
-pub(crate) fn encode<W: Write, O: std::io::Write>(out: &mut O, doc: &Doc) {
-    if W::NAME == "opaque" {
-        serde_json::to_writer(out as &mut dyn std::io::Write, doc).expect("serializes");
-    } else {
-        serde_json::to_writer(out, doc).expect("serializes");
-    }
 }
 
 /// `serialize`: JSON documents of 1 KiB and 16 KiB, per encode:

@@ -22,7 +22,7 @@ use criterion::Criterion;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use crate::groups::{doc, encode};
+use crate::json::{doc, encode};
 use crate::{Group, Lineup, Opaque, Write, touch};
 
 const SERIALIZED: [(&str, usize); 3] = [("256KiB", 256 << 10), ("3MiB", 3 << 20), ("32MiB", 32 << 20)];

@@ -17,13 +17,17 @@
 //! under glibc: `hit`, `hit_inlined`, `hit_jemalloc`, `hit_inlined_jemalloc`.
 #![allow(missing_docs)] // a bench harness, not an API
 
+// The layers, each importing only from those above it in this list
+// (`.ci/layers.py` checks it; rustfmt.toml keeps the order). The root's own
+// items, below, use only `counting`, and every layer may use them.
 #[path = "../../tests/support/counting.rs"]
 mod counting;
-
-pub mod bare;
-pub mod groups;
-pub mod large;
-pub mod peers;
+pub mod json; // the JSON document of `serialize` and `large`
+pub mod bare; // the bound: a bare thread-local stack
+pub mod peers; // the peer pools
+pub mod groups; // workloads on buffers within a tier
+pub mod large; // workloads on payloads larger than any tier
+pub mod suite; // all groups of a binary
 
 use std::hint::black_box;
 use std::path::PathBuf;

@@ -19,7 +19,8 @@ use std::time::Instant;
 use bytes::BytesMut;
 use crossbeam_queue::ArrayQueue;
 use tierpool::BufPool;
-use tierpool_benches::{TIERS, opaque, peers};
+use tierpool_benches::peers::{Competitor, LockfreeObjectPool, WithCapacity, ZeropoolUninit};
+use tierpool_benches::{Opaque, TIERS, opaque};
 
 /// In flight between the threads at most: a pipeline deeper than one
 /// thread cache of 1 MiB buffers.
@@ -60,6 +61,14 @@ fn written<B: DerefMut<Target = BytesMut>>(mut buf: B) -> B {
     buf
 }
 
+/// A buffer from the competitor `pool` of the benches' line-up, after the
+/// opaque 64 B write.
+fn produced<C: Competitor>(pool: &C) -> C::Buf<'_> {
+    let mut buf = pool.get();
+    C::write::<Opaque>(&mut buf);
+    buf
+}
+
 fn main() {
     let args: Vec<u64> = std::env::args().skip(1).map(|a| a.parse().expect("a number")).collect();
     let rounds = args.first().copied().unwrap_or(7) as usize;
@@ -70,35 +79,18 @@ fn main() {
         // The previous default: 2 MiB of thread cache per tier (64, 32, 2).
         let pool_c2 = BufPool::builder().thread_cache(&[64, 32, 2]).build().expect("valid settings");
         let pool_arc = std::sync::Arc::new(BufPool::new());
-        let lp = peers::linear_pool(size);
-        let zp = zeropool::ZeroPool::new();
+        let lp = LockfreeObjectPool::new(size);
+        let zp = ZeropoolUninit::new(size);
+        let bm = WithCapacity::new(size);
         type Produce<'a> = Box<dyn Fn() -> f64 + Sync + 'a>;
         let competitors: Vec<(&str, Produce<'_>)> = vec![
             ("queue_only", Box::new(|| run(items, &|| black_box([0_usize; 4])))),
             ("tierpool", Box::new(|| run(items, &|| written(pool.get(black_box(size)))))),
             ("tierpool_owned", Box::new(|| run(items, &|| written(pool_arc.get_owned(black_box(size)))))),
             ("tierpool_cache_64_32_2", Box::new(|| run(items, &|| written(pool_c2.get(black_box(size)))))),
-            ("lockfree_object_pool", Box::new(|| run(items, &|| written(lp.pull())))),
-            (
-                "zeropool_uninit",
-                Box::new(|| {
-                    run(items, &|| {
-                        let mut buf = zp.alloc_uninit(black_box(size));
-                        peers::uninit::<tierpool_benches::Opaque>(buf.as_uninit_mut());
-                        buf
-                    })
-                }),
-            ),
-            (
-                "bytesmut_glibc",
-                Box::new(|| {
-                    run(items, &|| {
-                        let mut buf = BytesMut::with_capacity(black_box(size));
-                        opaque(&mut buf);
-                        buf
-                    })
-                }),
-            ),
+            ("lockfree_object_pool", Box::new(|| run(items, &|| produced(&lp)))),
+            ("zeropool_uninit", Box::new(|| run(items, &|| produced(&zp)))),
+            ("bytesmut_glibc", Box::new(|| run(items, &|| produced(&bm)))),
         ];
         for (_, c) in &competitors {
             c(); // warm: caches filled, threads' first registration done

@@ -11,7 +11,8 @@
 //! - `bare`, `bare_exact`: the bound (`bare.rs`);
 //! - `bare_bufmut`: the bound, written as `tierpool_bufmut` is, through
 //!   `&mut dyn BufMut` (`BytesMut`'s own);
-//! - `lockfree_object_pool`, `opool`: the fastest peers;
+//! - `lockfree_object_pool`, `opool`: the fastest peers, made as the
+//!   benches make them (`peers.rs`);
 //! - `bytesmut`: `BytesMut::with_capacity` under the system allocator.
 //!
 //! `tierpool_held64` gets 64 buffers, then drops them all, per iteration;
@@ -31,7 +32,8 @@ use std::ops::DerefMut;
 
 use bytes::BytesMut;
 use tierpool_benches::bare::{Bare, BareExact};
-use tierpool_benches::{PAYLOAD, opaque, opaque_bufmut, peers};
+use tierpool_benches::peers::{Competitor, LockfreeObjectPool, Opool};
+use tierpool_benches::{PAYLOAD, opaque, opaque_bufmut};
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
@@ -92,14 +94,14 @@ fn main() {
             }
         }
         "lockfree_object_pool" => {
-            let lp = peers::linear_pool(size);
-            drop(lp.pull());
+            let lp = LockfreeObjectPool::new(size);
+            drop(lp.get());
             for _ in 0..iters {
-                opaque(&mut lp.pull());
+                opaque(&mut lp.get());
             }
         }
         "opool" => {
-            let op = peers::opool(size);
+            let op = Opool::new(size);
             drop(op.get());
             for _ in 0..iters {
                 opaque(&mut op.get());
@@ -130,8 +132,8 @@ fn main() {
         }
         "bare_held64" => held64(iters, || Bare::get(black_box(size))),
         "lockfree_object_pool_held64" => {
-            let lp = peers::linear_pool(size);
-            held64(iters, || lp.pull());
+            let lp = LockfreeObjectPool::new(size);
+            held64(iters, || lp.get());
         }
         other => {
             eprintln!("unknown mode {other}");

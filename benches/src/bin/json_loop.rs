@@ -15,7 +15,7 @@
 use std::hint::black_box;
 
 use bytes::{BufMut, BytesMut};
-use tierpool_benches::groups::doc;
+use tierpool_benches::json::doc;
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
