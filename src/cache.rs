@@ -44,6 +44,14 @@ pub(crate) struct Slot {
     /// Refills and spills so far, to check the decay clock every
     /// `TRANSFER_TICK_EVERY` of them.
     transfers: u32,
+    /// A sampling pool's next get is to be recorded (its stamp is kept at 0
+    /// meanwhile, so that get takes the slow path).
+    sample_next: bool,
+    /// Per tier, the fast hits left before a sampling pool records a get
+    /// (counted from the last check).
+    until_sample: Box<[u64]>,
+    /// A xorshift state for the gaps between recorded hits.
+    rng: u64,
     /// One magazine per tier.
     mags: Box<[Magazine]>,
     /// This thread's counters for the pool; only this thread writes them.
@@ -90,15 +98,24 @@ impl Slot {
         let mags = (0..config.tiers())
             .map(|t| Magazine::new(config.thread_cache[t], config.size(t), config.half(t), stats.cells(t)))
             .collect();
-        Slot {
+        let mut slot = Slot {
             engine: engine.weak(),
             stamp: 0,
             seen: engine.now().1,
             credit: Credit::default(),
             transfers: 0,
+            sample_next: false,
+            until_sample: vec![0; config.tiers()].into_boxed_slice(),
+            rng: seed(engine.next_slot()),
             mags,
             stats: Some(stats),
+        };
+        if let Some(every) = engine.sample_every() {
+            for tier in 0..config.tiers() {
+                slot.until_sample[tier] = slot.gap(every);
+            }
         }
+        slot
     }
 
     /// A place holder at an index no live pool of this thread's uses: no
@@ -112,6 +129,9 @@ impl Slot {
             seen: Epochs(0),
             credit: Credit::default(),
             transfers: 0,
+            sample_next: false,
+            until_sample: Box::default(),
+            rng: 0,
             mags: Box::default(),
             stats: None,
         }
@@ -152,9 +172,50 @@ impl Slot {
             self.credit.refund(budget, mag.size());
         }
         if hits % u64::from(TICK_EVERY) == 0 {
-            engine.tick();
+            self.check(engine, tier);
         }
         Some(buf)
+    }
+
+    /// Every `TICK_EVERY`-th fast hit of a tier, by its counter: the decay
+    /// clock's check, and a sampling pool's schedule.
+    #[cold]
+    #[inline(never)]
+    fn check(&mut self, engine: &Engine, tier: usize) {
+        if let Some(every) = engine.check() {
+            self.schedule_sample(tier, every);
+        }
+    }
+
+    /// A sampling pool's schedule, at every `TICK_EVERY`-th fast hit of a
+    /// tier by its counter (the decay clock's check). It records the get
+    /// after a hit drawn at random; to be there without a test on every
+    /// hit, it moves the tier's counter on (`Magazine::skip`) so that the
+    /// next check falls on that hit.
+    fn schedule_sample(&mut self, tier: usize, every: u64) {
+        if self.until_sample[tier] == 0 {
+            // This hit is the one drawn: record the next get.
+            self.sample_next = true;
+            self.stamp = 0;
+            self.until_sample[tier] = self.gap(every);
+        }
+        let tick = u64::from(TICK_EVERY);
+        let left = self.until_sample[tier];
+        if left <= tick {
+            self.mags[tier].skip(tick - left);
+            self.until_sample[tier] = 0;
+        } else {
+            self.until_sample[tier] = left - tick;
+        }
+    }
+
+    /// A gap between two recorded hits: uniform in `1..2 × every`, so
+    /// `every` on average.
+    fn gap(&mut self, every: u64) -> u64 {
+        self.rng ^= self.rng << 13;
+        self.rng ^= self.rng >> 7;
+        self.rng ^= self.rng << 17;
+        1 + self.rng % (2 * every - 1)
     }
 
     /// A return of a standard buffer into a magazine with room, paid from
@@ -178,7 +239,7 @@ impl Slot {
         if now != self.seen {
             self.catch_up(engine, now);
         }
-        self.stamp = if engine.slow_only() { 0 } else { stamp };
+        self.stamp = if engine.slow_only() || self.sample_next { 0 } else { stamp };
     }
 
     /// The pool moved on: after a `trim`, release everything; after decay
@@ -261,6 +322,16 @@ impl Slot {
     }
 }
 
+/// A nonzero seed for the generator of a pool's `n`th slot: distinct per
+/// slot of a pool, and the same in every run that makes them in one order.
+fn seed(n: u64) -> u64 {
+    // splitmix64 of the count: well-spread bits; `| 1` keeps xorshift off 0.
+    let mut x = n.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    (x ^ (x >> 31)) | 1
+}
+
 #[inline]
 fn refund(credit: &mut Credit, engine: &Engine, bytes: usize) {
     if let Some(budget) = engine.budget() {
@@ -299,6 +370,15 @@ impl Cache<'_> {
             };
             return Ok((buf, origin, standard && !config.scrub_on_return));
         };
+        // A recorded cache hit stands for the sampling rate's checkouts.
+        let sampled = match self {
+            Cache::Thread(slot) => core::mem::take(&mut slot.sample_next),
+            Cache::Direct => false,
+        };
+        let weight = match modes.sample_every() {
+            Some(every) if sampled => usize::try_from(every).unwrap_or(usize::MAX),
+            _ => 1,
+        };
         let larger = modes.chaos().and_then(|chaos| chaos.larger(config.size(tier), config.ceilings[tier]));
         let mut buf = match larger {
             Some(capacity) => self.allocate(engine, origin, capacity, fallible)?,
@@ -307,7 +387,7 @@ impl Cache<'_> {
                 None => self.allocate(engine, origin, config.size(tier), fallible)?,
             },
         };
-        modes.checked_out(&mut buf, caller);
+        modes.checked_out(&mut buf, caller, weight);
         Ok((buf, origin.traced(), false))
     }
 

@@ -62,7 +62,7 @@ fn oversize(engine: &Engine, n: usize, fallible: bool, caller: &'static Location
     }
     let mut buf = registry::allocate(engine, Origin::OVERSIZE, n, fallible)?;
     if let Some(modes) = engine.test_modes() {
-        modes.checked_out(&mut buf, caller);
+        modes.checked_out(&mut buf, caller, 1);
     }
     Ok(buf)
 }

@@ -60,6 +60,13 @@ pub const MAX_GLOBAL_QUEUE: usize = 1 << 16;
 /// released (see [`Builder::idle_timeout`]).
 pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// The smallest rate of [`Builder::track_callers_sampled`] (1 would record
+/// every get: use [`Builder::track_callers`]).
+pub const MIN_SAMPLE_EVERY: u64 = 2;
+
+/// The largest rate of [`Builder::track_callers_sampled`].
+pub const MAX_SAMPLE_EVERY: u64 = 1 << 30;
+
 /// A pool's name unless [`Builder::name`] sets one.
 pub const DEFAULT_NAME: &str = "default";
 
@@ -155,6 +162,7 @@ pub struct Builder {
     scrub_on_return: bool,
     track_callers: bool,
     chaos: Option<u64>,
+    sample_every: Option<u64>,
     name: String,
 }
 
@@ -197,6 +205,7 @@ impl Builder {
             scrub_on_return: false,
             track_callers: false,
             chaos: None,
+            sample_every: None,
             name: DEFAULT_NAME.to_owned(),
         }
     }
@@ -441,6 +450,44 @@ impl Builder {
         self
     }
 
+    /// Records the source line of about one get in `every`, cheap enough to
+    /// leave on in production, where the leaks that matter happen (Netty's
+    /// `ResourceLeakDetector` samples the same way).
+    /// [`BufPool::outstanding_by_caller`](crate::BufPool::outstanding_by_caller)
+    /// then reports the recorded call sites with `estimated` counts: each
+    /// recorded cache hit stands for `every` checkouts.
+    ///
+    /// Cache hits are sampled: on each thread and tier, the gap between two
+    /// recorded hits is drawn at random (uniform in `1..2 × every`, from a
+    /// deterministic generator per thread cache), so a periodic workload
+    /// cannot line up with it; the hits between stay on the fast path. Gets
+    /// that take a slow path anyway (a refill, a miss, an oversize get) are
+    /// all recorded, and count once. `every` is from [`MIN_SAMPLE_EVERY`] to
+    /// [`MAX_SAMPLE_EVERY`]. With [`track_callers`](Self::track_callers) on
+    /// as well, every get is recorded.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = tierpool::BufPool::builder().track_callers_sampled(128).build()?;
+    /// let mut leaked = Vec::new();
+    /// for i in 0..100_000 {
+    ///     let buf = pool.get(100);
+    ///     if i % 10 == 0 {
+    ///         leaked.push(buf); // 10,000 out, at one line
+    ///     }
+    /// }
+    /// let site = &pool.outstanding_by_caller()[0];
+    /// assert!(site.buffers < 2_000, "a sample is recorded, not every get: {site:?}");
+    /// assert!((5_000..15_000).contains(&site.estimated), "{site:?}");
+    /// # Ok::<(), tierpool::ConfigError>(())
+    /// ```
+    #[must_use]
+    pub fn track_callers_sampled(mut self, every: u64) -> Self {
+        self.sample_every = Some(every);
+        self
+    }
+
     /// Shakes the assumptions of the code that uses the pool, for tests:
     /// deterministically from `seed`, the pool
     ///
@@ -547,6 +594,11 @@ impl Builder {
         if self.idle_timeout == Some(Duration::ZERO) {
             return Err(ConfigError::ZeroIdleTimeout);
         }
+        if let Some(every) = self.sample_every
+            && !(MIN_SAMPLE_EVERY..=MAX_SAMPLE_EVERY).contains(&every)
+        {
+            return Err(ConfigError::SampleRate { every, min: MIN_SAMPLE_EVERY, max: MAX_SAMPLE_EVERY });
+        }
 
         let mut sizes = [0; MAX_TIERS];
         sizes[..tiers.len()].copy_from_slice(&tiers);
@@ -562,6 +614,7 @@ impl Builder {
             scrub_on_return: self.scrub_on_return,
             track_callers: self.track_callers,
             chaos: self.chaos,
+            sample_every: self.sample_every,
             name: self.name,
         })
     }
@@ -606,6 +659,7 @@ pub(crate) struct Config {
     pub(crate) scrub_on_return: bool,
     pub(crate) track_callers: bool,
     pub(crate) chaos: Option<u64>,
+    pub(crate) sample_every: Option<u64>,
     pub(crate) name: String,
 }
 

@@ -21,10 +21,18 @@ use crate::sync::{AtomicU64, Ordering::Relaxed};
 #[derive(Debug)]
 pub(crate) struct TestModes {
     /// Live checkouts by the address of their buffer's box, with their call
-    /// site and capacity; `None` unless `track_callers`.
-    tracker: Option<Mutex<HashMap<usize, (&'static Location<'static>, usize)>>>,
+    /// site, capacity and weight (how many checkouts each stands for: 1, or
+    /// the sampling rate); `None` unless `track_callers` or sampling.
+    tracker: Option<Mutex<HashMap<usize, Entry>>>,
     chaos: Option<Chaos>,
+    /// One cache hit in this many, on average, is recorded
+    /// (`track_callers_sampled`).
+    sample_every: Option<u64>,
 }
+
+/// A tracked checkout: its call site, its capacity, and how many
+/// checkouts it stands for.
+type Entry = (&'static Location<'static>, usize, usize);
 
 /// One group of [`BufPool::outstanding_by_caller`](crate::BufPool::outstanding_by_caller):
 /// the buffers checked out at one source line and not yet ended.
@@ -37,35 +45,51 @@ pub struct Outstanding {
     /// buffer it returns; or of `into_shared` or `into_pieces` for a buffer
     /// behind a `Bytes`.
     pub location: &'static Location<'static>,
-    /// How many are out.
+    /// How many are out: the recorded ones, under sampling.
     pub buffers: usize,
     /// Their capacity when checked out, summed.
     pub bytes: usize,
+    /// How many are out, estimated: `buffers` with `track_callers`; under
+    /// [`track_callers_sampled(n)`](crate::Builder::track_callers_sampled)
+    /// each recorded cache hit stands for `n` checkouts (gets on slow paths
+    /// are all recorded, and count once).
+    pub estimated: usize,
+    /// Their capacity, estimated the same way.
+    pub estimated_bytes: usize,
 }
 
 impl TestModes {
-    /// The test modes asked for, or `None` for a pool with neither.
-    pub(crate) fn new(track_callers: bool, chaos: Option<u64>) -> Option<Self> {
-        (track_callers || chaos.is_some()).then(|| TestModes {
-            tracker: track_callers.then(|| Mutex::new(HashMap::new())),
+    /// The test modes asked for, or `None` for a pool with none. Full
+    /// tracking wins over sampling.
+    pub(crate) fn new(track_callers: bool, chaos: Option<u64>, sample_every: Option<u64>) -> Option<Self> {
+        let sample_every = sample_every.filter(|_| !track_callers);
+        (track_callers || chaos.is_some() || sample_every.is_some()).then(|| TestModes {
+            tracker: (track_callers || sample_every.is_some()).then(|| Mutex::new(HashMap::new())),
             chaos: chaos.map(|seed| Chaos { seed, next: AtomicU64::new(0) }),
+            sample_every,
         })
     }
 
-    fn tracker(&self) -> Option<std::sync::MutexGuard<'_, HashMap<usize, (&'static Location<'static>, usize)>>> {
+    /// The sampling rate of a pool that records one cache hit in so many.
+    pub(crate) fn sample_every(&self) -> Option<u64> {
+        self.sample_every
+    }
+
+    fn tracker(&self) -> Option<std::sync::MutexGuard<'_, HashMap<usize, Entry>>> {
         let tracker = self.tracker.as_ref()?;
         Some(tracker.lock().unwrap_or_else(std::sync::PoisonError::into_inner))
     }
 
     /// `buf` (empty) is being checked out at `caller`, from a tier or
-    /// oversize: chaos fills its spare capacity, tracking records it. Every
-    /// checkout of a pool in a test mode comes through here.
-    pub(crate) fn checked_out(&self, buf: &mut Pooled, caller: &'static Location<'static>) {
+    /// oversize: chaos fills its spare capacity, tracking records it as
+    /// standing for `weight` checkouts. Every checkout of a pool in a test
+    /// mode that does not take the fast path comes through here.
+    pub(crate) fn checked_out(&self, buf: &mut Pooled, caller: &'static Location<'static>, weight: usize) {
         if self.chaos.is_some() {
             Chaos::fill(buf);
         }
         if let Some(mut live) = self.tracker() {
-            live.insert(key(buf), (caller, buf.capacity()));
+            live.insert(key(buf), (caller, buf.capacity(), weight));
         }
     }
 
@@ -90,10 +114,13 @@ impl TestModes {
     pub(crate) fn outstanding(&self) -> Option<Vec<Outstanding>> {
         let live = self.tracker()?;
         let mut by_site: HashMap<&'static Location<'static>, Outstanding> = HashMap::new();
-        for &(location, bytes) in live.values() {
-            let group = by_site.entry(location).or_insert(Outstanding { location, buffers: 0, bytes: 0 });
+        for &(location, bytes, weight) in live.values() {
+            let empty = Outstanding { location, buffers: 0, bytes: 0, estimated: 0, estimated_bytes: 0 };
+            let group = by_site.entry(location).or_insert(empty);
             group.buffers += 1;
             group.bytes += bytes;
+            group.estimated += weight;
+            group.estimated_bytes += weight * bytes;
         }
         let mut groups: Vec<Outstanding> = by_site.into_values().collect();
         groups.sort_by(|a, b| {

@@ -33,7 +33,7 @@ use crate::decay::{Clock, Epochs, Generations};
 use crate::depot::Depot;
 use crate::stats::{Event, Stats, ThreadStats, Totals};
 use crate::sync::statics::Mutex as StaticMutex;
-use crate::sync::{Arc, Weak};
+use crate::sync::{Arc, AtomicU64, Ordering::Relaxed, Weak};
 
 /// The shared state of one pool.
 pub(crate) struct Engine {
@@ -62,6 +62,12 @@ pub(crate) struct Engine {
     common: ThreadStats,
     /// Lets a thread cache hold the engine weakly, to flush it at thread exit.
     weak_self: Weak<Engine>,
+    /// Thread caches made for this pool so far: each seeds its sampling
+    /// generator with its number.
+    slots_made: AtomicU64,
+    /// The sampling rate of `track_callers_sampled`, if on: read on the
+    /// clock's check of the fast path, so it sits with the hot fields.
+    sample_every: Option<u64>,
     /// The test modes (`debug.rs`), if any is on.
     test_modes: Option<TestModes>,
 }
@@ -95,11 +101,15 @@ impl Engine {
             .map(|(t, &c)| Depot::new(c, config.half(t), config.whole(t), config.size(t)))
             .collect();
         let tiers = config.tiers();
-        let test_modes = TestModes::new(config.track_callers, config.chaos);
+        let test_modes = TestModes::new(config.track_callers, config.chaos, config.sample_every);
         Arc::new_cyclic(|weak_self| Engine {
             index: take_index(),
             generations: Generations::new(),
-            slow_only: test_modes.is_some() || config.scrub_on_return,
+            // A sampling pool keeps the fast paths: its slots leave them for
+            // the gets they record (`cache.rs`).
+            slow_only: config.track_callers || config.chaos.is_some() || config.scrub_on_return,
+            sample_every: test_modes.as_ref().and_then(TestModes::sample_every),
+            slots_made: AtomicU64::new(0),
             test_modes,
             budget: config.max_retained_bytes.map(Budget::new),
             clock: Clock::new(config.idle_timeout),
@@ -141,6 +151,17 @@ impl Engine {
     /// `scrub_on_return`).
     pub(crate) fn slow_only(&self) -> bool {
         self.slow_only
+    }
+
+    /// The number of the thread cache being made for this pool.
+    pub(crate) fn next_slot(&self) -> u64 {
+        self.slots_made.fetch_add(1, Relaxed)
+    }
+
+    /// The sampling rate of `track_callers_sampled`, if on.
+    #[inline]
+    pub(crate) fn sample_every(&self) -> Option<u64> {
+        self.sample_every
     }
 
     /// The test modes, if any is on; only slow paths ask.
@@ -209,6 +230,20 @@ impl Engine {
     /// they see the new epoch.
     #[cold]
     pub(crate) fn tick(&self) {
+        self.tick_due();
+    }
+
+    /// The fast path's check every `TICK_EVERY` hits of a tier: [`tick`](Self::tick),
+    /// and the sampling rate of `track_callers_sampled`, if on, for the
+    /// slot to schedule its next recorded get.
+    #[inline]
+    pub(crate) fn check(&self) -> Option<u64> {
+        self.tick_due();
+        self.sample_every
+    }
+
+    #[inline(always)]
+    fn tick_due(&self) {
         if self.clock.tick_due() {
             self.next_epoch();
         }

@@ -86,6 +86,16 @@ pub enum ConfigError {
     },
     /// An idle timeout of zero (use `None` to disable idle decay).
     ZeroIdleTimeout,
+    /// A sampling rate ([`Builder::track_callers_sampled`](crate::Builder::track_callers_sampled))
+    /// outside `min..=max`.
+    SampleRate {
+        /// The rate given.
+        every: u64,
+        /// The smallest rate, [`MIN_SAMPLE_EVERY`](crate::MIN_SAMPLE_EVERY).
+        min: u64,
+        /// The largest rate, [`MAX_SAMPLE_EVERY`](crate::MAX_SAMPLE_EVERY).
+        max: u64,
+    },
     /// A setting above its documented maximum, such as
     /// [`MAX_THREAD_CACHE`](crate::MAX_THREAD_CACHE).
     AboveMaximum {
@@ -132,6 +142,9 @@ impl fmt::Display for ConfigError {
                 "max_retained_bytes {budget} is below the smallest tier ({smallest_tier}): the pool could keep nothing"
             ),
             Self::ZeroIdleTimeout => f.write_str("idle timeout of zero: use None to disable idle decay"),
+            Self::SampleRate { every, min, max } => {
+                write!(f, "track_callers_sampled({every}): the rate must be from {min} to {max}")
+            }
             Self::AboveMaximum { setting, value, max } => {
                 write!(f, "{setting} of {value} is above the maximum of {max}")
             }

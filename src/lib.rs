@@ -181,8 +181,8 @@ pub use advice::{Advice, AdvisedTier, MAX_ADVISED_TIERS, MIN_ADVISED_TIER};
 pub use chain::PooledChain;
 pub use config::{
     Builder, DEFAULT_CEILING_FACTOR, DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_REQUEST, DEFAULT_NAME, DEFAULT_TIERS,
-    MAX_CEILING, MAX_GLOBAL_QUEUE, MAX_THREAD_CACHE, MAX_TIER_SIZE, MAX_TIERS, default_global_queue,
-    default_thread_cache,
+    MAX_CEILING, MAX_GLOBAL_QUEUE, MAX_SAMPLE_EVERY, MAX_THREAD_CACHE, MAX_TIER_SIZE, MAX_TIERS, MIN_SAMPLE_EVERY,
+    default_global_queue, default_thread_cache,
 };
 pub use debug::Outstanding;
 pub use error::{ChainError, ConfigError, GetError};

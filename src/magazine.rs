@@ -295,7 +295,16 @@ impl Magazine {
 
     /// The pops counted in `cells` so far.
     fn pops(&self) -> u64 {
-        self.cells.get(Event::FastPop).wrapping_add(self.cells.get(Event::SlowPop))
+        let skipped = self.cells.get(Event::Skipped);
+        self.cells.get(Event::FastPop).wrapping_add(self.cells.get(Event::SlowPop)).wrapping_sub(skipped)
+    }
+
+    /// Moves the fast-hit count on by `n` hits that did not happen (counted
+    /// in `Skipped` too, which every sum subtracts), so that the owner's
+    /// next check comes `n` hits early.
+    pub(crate) fn skip(&mut self, n: u64) {
+        self.cells.bump(Event::FastPop, n);
+        self.cells.bump(Event::Skipped, n);
     }
 
     /// Takes in one batch from the global level, which must fit, whose

@@ -79,6 +79,10 @@ pub(crate) enum Event {
     Adopted,
     /// A buffer `BufPool::prefill` allocated and pooled (common block).
     Prefilled,
+    /// Fast hits added to `FastPop` without a get, so that a sampling pool's
+    /// next check comes at a random hit (`cache.rs`); every sum of
+    /// `FastPop` subtracts them.
+    Skipped,
     /// A guard's return dropped by chaos (`Builder::chaos`).
     Chaos,
 }

@@ -68,11 +68,11 @@ impl Totals {
             let all = |e: Event| th[e as usize] + sh[e as usize];
             let threads = |events: &[Event]| events.iter().map(|&e| th[e as usize]).sum::<u64>();
             // What the thread caches hold: what entered them, less what left.
-            let cached = threads(&[FastPush, SlowPush, Refilled])
-                .saturating_sub(threads(&[FastPop, SlowPop, Spilled, Trimmed, Decayed]) + sh[Exited as usize]);
+            let out = threads(&[FastPop, SlowPop, Spilled, Trimmed, Decayed]) - threads(&[Skipped]);
+            let cached = threads(&[FastPush, SlowPush, Refilled]).saturating_sub(out + sh[Exited as usize]);
             let extra = th[ExtraIn as usize].saturating_sub(th[ExtraOut as usize] + sh[ExitedExtra as usize]);
             let (queued, queued_bytes) = depot[t];
-            let cache_hits = all(FastPop) + all(SlowPop);
+            let cache_hits = all(FastPop) + all(SlowPop) - all(Skipped);
             tiers.push(TierStats {
                 size,
                 ceiling: ceilings[t],

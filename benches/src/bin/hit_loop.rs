@@ -24,8 +24,10 @@
 //! (written through `BufMut`) and gets two again, so per iteration 2 gets
 //! and 2 returns; a policy that spills the whole magazine then moves it out
 //! and back every iteration, the half-flush rule once.
-//! `tierpool_tracked` and `tierpool_chaos` are `tierpool_bufmut` on a pool
-//! with `track_callers(true)` or `chaos(1)`: what the test modes cost.
+//! `tierpool_tracked`, `tierpool_sampled` and `tierpool_chaos` are
+//! `tierpool_bufmut` on a pool with `track_callers(true)`,
+//! `track_callers_sampled(128)` or `chaos(1)`: what the test modes and the
+//! sampled tracking cost.
 
 use std::hint::black_box;
 use std::ops::DerefMut;
@@ -58,9 +60,14 @@ fn main() {
                 opaque_bufmut(&mut buf);
             }
         }
-        "tierpool_tracked" | "tierpool_chaos" => {
+        "tierpool_tracked" | "tierpool_chaos" | "tierpool_sampled" => {
             let builder = tierpool::BufPool::builder();
-            let pool = if mode == "tierpool_tracked" { builder.track_callers(true) } else { builder.chaos(1) };
+            let pool = match mode.as_str() {
+                "tierpool_tracked" => builder.track_callers(true),
+                // `track_callers_sampled(128)`: one get in 128, on average, recorded.
+                "tierpool_sampled" => builder.track_callers_sampled(128),
+                _ => builder.chaos(1),
+            };
             let pool = pool.build().expect("valid settings");
             drop(pool.get(size));
             for _ in 0..iters {
