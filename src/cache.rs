@@ -16,6 +16,7 @@ use std::panic::Location;
 
 use crate::budget::Credit;
 use crate::buffer::{self, Origin, Pooled};
+use crate::debug::TestModes;
 use crate::decay::{Epochs, TICK_EVERY, TRANSFER_TICK_EVERY};
 use crate::engine::Engine;
 use crate::error::GetError;
@@ -362,14 +363,16 @@ impl Cache<'_> {
     ) -> Result<(Pooled, Origin, bool), GetError> {
         #[cfg(feature = "advice")]
         self.record_request(engine, n);
-        let (config, origin) = (engine.config(), Origin::tier(tier));
-        let Some(modes) = engine.test_modes() else {
-            let (buf, standard) = match self.take_pooled(engine, tier) {
+        let (config, origin, modes) = (engine.config(), Origin::tier(tier), engine.test_modes());
+        let larger = modes.and_then(TestModes::chaos).and_then(|c| c.larger(config.size(tier), config.ceilings[tier]));
+        let (mut buf, standard) = match larger {
+            Some(capacity) => (self.allocate(engine, origin, capacity, fallible)?, false),
+            None => match self.take_pooled(engine, tier) {
                 Some(found) => found,
                 None => (self.allocate(engine, origin, config.size(tier), fallible)?, true),
-            };
-            return Ok((buf, origin, standard && !config.scrub_on_return));
+            },
         };
+        let Some(modes) = modes else { return Ok((buf, origin, standard && !config.scrub_on_return)) };
         // A recorded cache hit stands for the sampling rate's checkouts.
         let sampled = match self {
             Cache::Thread(slot) => core::mem::take(&mut slot.sample_next),
@@ -378,14 +381,6 @@ impl Cache<'_> {
         let weight = match modes.sample_every() {
             Some(every) if sampled => usize::try_from(every).unwrap_or(usize::MAX),
             _ => 1,
-        };
-        let larger = modes.chaos().and_then(|chaos| chaos.larger(config.size(tier), config.ceilings[tier]));
-        let mut buf = match larger {
-            Some(capacity) => self.allocate(engine, origin, capacity, fallible)?,
-            None => match self.take_pooled(engine, tier) {
-                Some((buf, _)) => buf,
-                None => self.allocate(engine, origin, config.size(tier), fallible)?,
-            },
         };
         modes.checked_out(&mut buf, caller, weight);
         Ok((buf, origin.traced(), false))

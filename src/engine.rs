@@ -230,7 +230,7 @@ impl Engine {
     /// they see the new epoch.
     #[cold]
     pub(crate) fn tick(&self) {
-        self.tick_due();
+        self.tick_if_due();
     }
 
     /// The fast path's check every `TICK_EVERY` hits of a tier: [`tick`](Self::tick),
@@ -238,12 +238,12 @@ impl Engine {
     /// slot to schedule its next recorded get.
     #[inline]
     pub(crate) fn check(&self) -> Option<u64> {
-        self.tick_due();
+        self.tick_if_due();
         self.sample_every
     }
 
     #[inline(always)]
-    fn tick_due(&self) {
+    fn tick_if_due(&self) {
         if self.clock.tick_due() {
             self.next_epoch();
         }

@@ -140,10 +140,7 @@ impl BufPool {
     #[inline(always)]
     #[track_caller]
     pub fn get(&self, min_capacity: usize) -> PooledBuf<'_> {
-        match self.checkout(min_capacity, false, PoolRef::Borrowed(&self.engine), Location::caller()) {
-            Ok(buf) => buf,
-            Err(err) => get_failed(err),
-        }
+        self.get_for(min_capacity, Location::caller())
     }
 
     /// Like [`get`](BufPool::get), but returns an error instead of panicking
@@ -195,10 +192,7 @@ impl BufPool {
     /// ```
     #[track_caller]
     pub fn get_owned(self: &Arc<Self>, min_capacity: usize) -> PooledBuf<'static> {
-        match self.checkout(min_capacity, false, PoolRef::Owned(Arc::clone(&self.engine)), Location::caller()) {
-            Ok(buf) => buf,
-            Err(err) => get_failed(err),
-        }
+        self.get_owned_for(min_capacity, Location::caller())
     }
 
     /// Like [`get_owned`](BufPool::get_owned), with
@@ -275,8 +269,9 @@ impl BufPool {
     /// (`tokio::read_when_ready`), so that `track_callers` names the line
     /// that called the helper. The helper checks `min_capacity` against
     /// [`max_request`](Self::max_request) first
-    /// ([`check_request`](Self::check_request)), so this does not panic.
-    #[cfg_attr(not(feature = "tokio"), allow(dead_code))]
+    /// ([`check_request`](Self::check_request)), so this does not panic
+    /// there. `get` is this on behalf of its own caller.
+    #[inline(always)]
     pub(crate) fn get_for(&self, min_capacity: usize, caller: &'static Location<'static>) -> PooledBuf<'_> {
         match self.checkout(min_capacity, false, PoolRef::Borrowed(&self.engine), caller) {
             Ok(buf) => buf,
@@ -286,7 +281,7 @@ impl BufPool {
 
     /// [`get_owned`](Self::get_owned) on behalf of `caller`: see
     /// [`get_for`](Self::get_for).
-    #[cfg_attr(not(feature = "tokio"), allow(dead_code))]
+    #[inline(always)]
     pub(crate) fn get_owned_for(
         self: &Arc<Self>,
         min_capacity: usize,

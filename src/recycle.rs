@@ -10,7 +10,7 @@
 //! ```
 //!
 //! What this file guarantees: a buffer enters the pool only through
-//! [`admit`], and only once it keeps every pooled-buffer invariant
+//! `registry::admit`, and only once it keeps every pooled-buffer invariant
 //! (`buffer.rs`): empty, unique, whole from offset 0 with `capacity()` equal
 //! to its allocation, within its tier's size and ceiling, scrubbed if asked.
 //!
@@ -26,10 +26,11 @@
 //!   storage when the view already has room, and on unique storage with room
 //!   past the view it only raises `capacity()` to `n` (`bytes`'
 //!   `reserve_inner`), so capacity after it is a lower bound.
-//! - [`admit`] decides, for every path (a return, fast or not; an adopted
-//!   buffer; a thread without a cache), the budget, the counters, and cache
-//!   or depot. Its inlined prefix is the fast return. [`prefill`] adds new
-//!   buffers to a depot under the same budget.
+//! - A buffer that passes is admitted in one call, `registry::admit`, for
+//!   every path (a return, fast or not; an adopted buffer): its inlined
+//!   prefix is the fast return, and the budget, the counters and the store
+//!   are the cache's (`Cache::admit`). [`prefill`] adds new buffers to a
+//!   depot under the same budget.
 
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 
@@ -47,7 +48,7 @@ pub(crate) fn give_back(engine: &Engine, origin: Origin, mut buf: Pooled, pristi
     if pristine {
         let from = origin.known_tier();
         buf.clear();
-        admit(engine, Entry::Return { from }, from, buf, true);
+        registry::admit(engine, Entry::Return { from }, from, buf, true);
         return;
     }
     give_back_checked(engine, origin, buf);
@@ -64,7 +65,7 @@ fn give_back_checked(engine: &Engine, origin: Origin, buf: Pooled) {
 }
 
 /// Normalises a returned buffer, then pools it or discards it. Most checked
-/// returns come back standard, in the tier they left: for those [`admit`]
+/// returns come back standard, in the tier they left: for those `registry::admit`
 /// is inlined with its decision already known.
 #[inline(always)]
 fn check_and_admit(engine: &Engine, from: usize, mut buf: Pooled) {
@@ -72,7 +73,7 @@ fn check_and_admit(engine: &Engine, from: usize, mut buf: Pooled) {
     match normalise(&mut buf) {
         Ok(capacity) if capacity == config.size(from) => {
             scrub(config, &mut buf);
-            admit(engine, Entry::Return { from }, from, buf, true);
+            registry::admit(engine, Entry::Return { from }, from, buf, true);
         }
         Ok(capacity) => admit_retiered(engine, from, buf, capacity),
         Err(reason) => discard(engine, from, buf, reason),
@@ -87,7 +88,7 @@ fn admit_retiered(engine: &Engine, from: usize, mut buf: Pooled, capacity: usize
     match tier_of(config, capacity) {
         Ok(tier) => {
             scrub(config, &mut buf);
-            admit(engine, Entry::Return { from }, tier, buf, capacity == config.size(tier));
+            registry::admit(engine, Entry::Return { from }, tier, buf, capacity == config.size(tier));
         }
         Err(reason) => discard(engine, from, buf, reason),
     }
@@ -131,22 +132,11 @@ pub(crate) fn adopt(engine: &Engine, mut buf: Pooled) -> Result<usize, Event> {
     };
     scrub(config, &mut buf);
     let standard = buf.capacity() == config.size(tier);
-    match admit(engine, Entry::Adopt, tier, buf, standard) {
+    match registry::admit(engine, Entry::Adopt, tier, buf, standard) {
         Admitted::Pooled => Ok(tier),
         Admitted::OverBudget => Err(Event::OverBudget),
         Admitted::Full => Err(Event::GlobalFull),
     }
-}
-
-/// Pools `buf`, which keeps every pooled-buffer invariant, in `tier`: the one
-/// admission for every buffer entering the pool. `standard`: its capacity is
-/// exactly the tier's size. The decisions are made by now; the registry
-/// carries them out on this thread's cache in one call (its inlined prefix
-/// is the fast return), and the budget, the counters and the store are the
-/// cache's (`Cache::admit`).
-#[inline(always)]
-pub(crate) fn admit(engine: &Engine, entry: Entry, tier: usize, buf: Pooled, standard: bool) -> Admitted {
-    registry::admit(engine, entry, tier, buf, standard)
 }
 
 /// `BufPool::prefill`: up to `count` new buffers of `tier`, straight into

@@ -119,15 +119,23 @@ pub(crate) fn take(
 #[inline(always)]
 #[cfg_attr(not(feature = "advice"), allow(unused_variables))]
 fn hit(engine: &Engine, n: usize, tier: usize) -> Option<Pooled> {
-    let Ok(mut slots) = caches().slots.try_borrow_mut() else { return None };
+    on_ready_slot(engine, (), |slot, ()| {
+        let buf = slot.pop_fast(engine, tier).ok_or(())?;
+        #[cfg(feature = "advice")]
+        slot.record_request(n);
+        Ok(buf)
+    })
+    .ok()
+}
+
+/// Runs `f` on this thread's slot for `engine` if it has one and it is up to
+/// date (the fast paths' one test); otherwise gives `value` back.
+#[inline(always)]
+fn on_ready_slot<T, R>(engine: &Engine, value: T, f: impl FnOnce(&mut Slot, T) -> Result<R, T>) -> Result<R, T> {
+    let Ok(mut slots) = caches().slots.try_borrow_mut() else { return Err(value) };
     match slots.get_mut(engine.index()) {
-        Some(slot) if slot.is_ready(engine) => {
-            let buf = slot.pop_fast(engine, tier)?;
-            #[cfg(feature = "advice")]
-            slot.record_request(n);
-            Some(buf)
-        }
-        _ => None,
+        Some(slot) if slot.is_ready(engine) => f(slot, value),
+        _ => Err(value),
     }
 }
 
@@ -176,11 +184,7 @@ pub(crate) fn admit(engine: &Engine, entry: Entry, tier: usize, buf: Pooled, sta
 
 #[inline(always)]
 fn push_fast(engine: &Engine, tier: usize, buf: Pooled) -> Result<(), Pooled> {
-    let Ok(mut slots) = caches().slots.try_borrow_mut() else { return Err(buf) };
-    match slots.get_mut(engine.index()) {
-        Some(slot) if slot.is_ready(engine) => slot.push_fast(engine, tier, buf),
-        _ => Err(buf),
-    }
+    on_ready_slot(engine, buf, |slot, buf| slot.push_fast(engine, tier, buf))
 }
 
 #[cold]
