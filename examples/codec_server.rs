@@ -183,51 +183,6 @@ async fn run(way: Way, pool: Arc<BufPool>) -> (f64, usize) {
     (start.elapsed().as_secs_f64(), bytes)
 }
 
-/// `IDLE` connections that each send one frame and fall silent: the live
-/// heap above what it was before the first connection, once every server
-/// handler has decoded its frame.
-///
-/// On a current-thread runtime, where a handler that adds its permit goes on
-/// into its next read within the same poll: once all have, each waits,
-/// holding what it holds while idle.
-fn idle(way: Way) -> usize {
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_io().build().expect("runtime");
-    runtime.block_on(async {
-        let pool = Arc::new(BufPool::new());
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind on loopback");
-        let addr = listener.local_addr().expect("bound");
-        let decoded = Arc::new(Semaphore::new(0));
-        let mut clients = Vec::with_capacity(IDLE);
-        // This thread's cache of the pool, made (and a previous pool's
-        // released) before the baseline.
-        drop(pool.get(64 * 1024));
-        pool.trim();
-        let baseline = common::live();
-        let server = {
-            let (pool, decoded) = (Arc::clone(&pool), Arc::clone(&decoded));
-            tokio::spawn(async move {
-                for _ in 0..IDLE {
-                    let (socket, _) = listener.accept().await.expect("accept");
-                    let (pool, decoded) = (Arc::clone(&pool), Arc::clone(&decoded));
-                    tokio::spawn(async move { handle(socket, way, &pool, Some(&decoded)).await });
-                }
-            })
-        };
-        for n in 0..IDLE {
-            let socket = TcpStream::connect(addr).await.expect("connect");
-            let mut framed = Framed::new(socket, LengthDelimitedCodec::new());
-            framed.send(Bytes::from(vec![n as u8; 200 + (n * 37) % 3000])).await.expect("send");
-            clients.push(framed.into_inner()); // the socket, without the codec's buffers
-        }
-        server.await.expect("accept task");
-        decoded.acquire_many(IDLE as u32).await.expect("open").forget();
-        pool.trim(); // what is left of the pool is what the handlers hold
-        let held = common::live().saturating_sub(baseline);
-        drop(clients);
-        held
-    })
-}
-
 fn main() {
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
     println!(
@@ -266,7 +221,16 @@ fn main() {
 
     println!("\n{IDLE} connections, each after one frame, waiting for the next:");
     for way in Way::all() {
-        let held = idle(way);
+        let serve = move |socket, pool: Arc<BufPool>, decoded: Arc<Semaphore>| async move {
+            handle(socket, way, &pool, Some(&decoded)).await
+        };
+        // One frame each, through a codec whose buffers go with it.
+        let greet = |n: usize, socket| async move {
+            let mut framed = Framed::new(socket, LengthDelimitedCodec::new());
+            framed.send(Bytes::from(vec![n as u8; 200 + (n * 37) % 3000])).await.expect("send");
+            framed.into_inner()
+        };
+        let (_, held) = common::idle_connections(IDLE, serve, greet);
         println!(
             "  {:<24} {} of live heap ({} a connection, sockets and tasks included)",
             format!("{}:", way.name()),

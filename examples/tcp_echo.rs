@@ -122,52 +122,14 @@ async fn serve_idle(way: Way, mut socket: TcpStream, pool: Arc<BufPool>, waiting
     }
 }
 
-/// `IDLE` connections to a server read `way`, all silent: the guards out and
-/// the live heap above what it was before the first connection.
-///
-/// On a current-thread runtime, where a task that signals `waiting` goes on
-/// into its read within the same poll: once every task has signalled, each
-/// has taken its buffer (get-then-read) or waits without one.
-fn idle(way: Way) -> (u64, usize) {
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_io().build().expect("runtime");
-    runtime.block_on(async {
-        let pool = Arc::new(BufPool::new());
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind on loopback");
-        let addr = listener.local_addr().expect("bound");
-        let waiting = Arc::new(Semaphore::new(0));
-        let mut clients = Vec::with_capacity(IDLE);
-        // This thread's cache of the pool, made (and a previous pool's
-        // released) before the baseline.
-        drop(pool.get_owned(64 * 1024));
-        pool.trim();
-        let baseline = common::live();
-        let server = {
-            let (pool, waiting) = (Arc::clone(&pool), Arc::clone(&waiting));
-            tokio::spawn(async move {
-                for _ in 0..IDLE {
-                    let (socket, _) = listener.accept().await.expect("accept");
-                    tokio::spawn(serve_idle(way, socket, Arc::clone(&pool), Arc::clone(&waiting)));
-                }
-            })
-        };
-        for _ in 0..IDLE {
-            clients.push(TcpStream::connect(addr).await.expect("connect"));
-        }
-        server.await.expect("accept task");
-        waiting.acquire_many(IDLE as u32).await.expect("open").forget();
-        let held = (pool.stats().outstanding, common::live().saturating_sub(baseline));
-        drop(clients);
-        held
-    })
-}
-
 fn main() -> io::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
     let addr = runtime.block_on(echo())?;
 
     println!("\n{IDLE} silent connections:");
     for (way, name) in [(Way::GetThenRead, "get then read_buf"), (Way::ReadWhenReady, "read_when_ready")] {
-        let (guards, heap) = idle(way);
+        let serve = move |socket, pool, waiting| serve_idle(way, socket, pool, waiting);
+        let (guards, heap) = common::idle_connections(IDLE, serve, |_, socket| async { socket });
         println!(
             "  {name:>17}: {guards:>3} buffers out, {} of live heap for them ({} a connection, sockets and tasks included)",
             common::human(heap as u64),

@@ -69,3 +69,57 @@ pub fn verdict(unpooled: &[f64], pooled: &[f64]) -> String {
         format!("pooled {:.2}x slower (median over median; no overlap)", mp / mu)
     }
 }
+
+/// What `n` loopback connections hold while they wait: the guards out, and
+/// the live heap above what it was before the first connection (the pool's
+/// own retained buffers trimmed away first).
+///
+/// Runs on a current-thread runtime. `serve` handles each accepted socket
+/// and adds a permit to the semaphore just before the read that then waits;
+/// on this runtime a task that adds its permit goes on into that read within
+/// the same poll, so once all `n` have, each waits, holding what it holds
+/// while idle. `greet` is what a client sends before it falls silent; it
+/// gives its socket back, which stays open until the figures are taken.
+pub fn idle_connections<S, SF, G, GF>(n: usize, serve: S, greet: G) -> (u64, usize)
+where
+    S: Fn(tokio::net::TcpStream, std::sync::Arc<tierpool::BufPool>, std::sync::Arc<tokio::sync::Semaphore>) -> SF
+        + 'static,
+    SF: std::future::Future + 'static,
+    G: Fn(usize, tokio::net::TcpStream) -> GF,
+    GF: std::future::Future<Output = tokio::net::TcpStream>,
+{
+    use std::sync::Arc;
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_io().build().expect("runtime");
+    let local = tokio::task::LocalSet::new();
+    local.block_on(&runtime, async {
+        let pool = Arc::new(tierpool::BufPool::new());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind on loopback");
+        let addr = listener.local_addr().expect("bound");
+        let waiting = Arc::new(tokio::sync::Semaphore::new(0));
+        // This thread's cache of the pool, made (and a previous pool's
+        // released) before the baseline.
+        drop(pool.get_owned(64 * 1024));
+        pool.trim();
+        let baseline = live();
+        let server = {
+            let (pool, waiting) = (Arc::clone(&pool), Arc::clone(&waiting));
+            tokio::task::spawn_local(async move {
+                for _ in 0..n {
+                    let (socket, _) = listener.accept().await.expect("accept");
+                    tokio::task::spawn_local(serve(socket, Arc::clone(&pool), Arc::clone(&waiting)));
+                }
+            })
+        };
+        let mut clients = Vec::with_capacity(n);
+        for i in 0..n {
+            let socket = tokio::net::TcpStream::connect(addr).await.expect("connect");
+            clients.push(greet(i, socket).await);
+        }
+        server.await.expect("accept task");
+        waiting.acquire_many(n as u32).await.expect("open").forget();
+        pool.trim(); // what is left of the pool is what the connections hold
+        let held = (pool.stats().outstanding, live().saturating_sub(baseline));
+        drop(clients);
+        held
+    })
+}
