@@ -14,6 +14,8 @@
 
 use std::panic::Location;
 
+use crate::MAX_TIERS;
+use crate::admission::{self, Allowance, Pay, Refused};
 use crate::budget::Credit;
 use crate::buffer::{self, Origin, Pooled};
 use crate::debug::TestModes;
@@ -42,6 +44,9 @@ pub(crate) struct Slot {
     seen: Epochs,
     /// Bytes reserved from the pool's budget and not backing a buffer.
     credit: Credit,
+    /// Bytes reserved from the pool's limit on outstanding bytes and not
+    /// yet charged to a buffer (`admission.rs`).
+    allowance: Allowance,
     /// Refills and spills so far, to check the decay clock every
     /// `TRANSFER_TICK_EVERY` of them.
     transfers: u32,
@@ -49,8 +54,9 @@ pub(crate) struct Slot {
     /// meanwhile, so that get takes the slow path).
     sample_next: bool,
     /// Per tier, the fast hits left before a sampling pool records a get
-    /// (counted from the last check).
-    until_sample: Box<[u64]>,
+    /// (counted from the last check); `None` unless the pool samples. A
+    /// thin pointer, which keeps a slot at 88 bytes (see `SLOT_SIZE`).
+    until_sample: Option<Box<[u64; MAX_TIERS]>>,
     /// A xorshift state for the gaps between recorded hits.
     rng: u64,
     /// One magazine per tier.
@@ -59,6 +65,14 @@ pub(crate) struct Slot {
     /// `None` only in a vacancy.
     stats: Option<Arc<ThreadStats>>,
 }
+
+/// A slot's size. The registry finds a slot by index on every get and
+/// return; at 88 bytes that is one `imul`, where 96 (a sampling schedule
+/// kept as a slice) took two instructions.
+#[cfg(all(target_pointer_width = "64", not(tierpool_loom)))]
+const SLOT_SIZE: usize = 88;
+#[cfg(all(target_pointer_width = "64", not(tierpool_loom)))]
+const _: () = assert!(core::mem::size_of::<Slot>() == SLOT_SIZE);
 
 /// Where a get or a return is carried out: this thread's cache for the
 /// pool, or, on a path without one (thread exit, a re-entrant call), the
@@ -77,6 +91,15 @@ pub(crate) enum Entry {
     /// `BufPool::put` gave it: counted as adopted in the tier it enters, or
     /// as refused in the foreign row.
     Adopt,
+}
+
+/// What a checkout takes: a buffer, its origin, whether its guard starts
+/// pristine, and its charge against `max_outstanding_bytes` (0: none).
+pub(crate) struct Taken {
+    pub(crate) buf: Pooled,
+    pub(crate) origin: Origin,
+    pub(crate) pristine: bool,
+    pub(crate) charge: u32,
 }
 
 /// What became of a buffer offered for admission.
@@ -104,16 +127,18 @@ impl Slot {
             stamp: 0,
             seen: engine.now().1,
             credit: Credit::default(),
+            allowance: Allowance::default(),
             transfers: 0,
             sample_next: false,
-            until_sample: vec![0; config.tiers()].into_boxed_slice(),
+            until_sample: engine.sample_every().map(|_| Box::new([0; MAX_TIERS])),
             rng: seed(engine.next_slot()),
             mags,
             stats: Some(stats),
         };
         if let Some(every) = engine.sample_every() {
             for tier in 0..config.tiers() {
-                slot.until_sample[tier] = slot.gap(every);
+                let gap = slot.gap(every);
+                slot.sampling()[tier] = gap;
             }
         }
         slot
@@ -129,9 +154,10 @@ impl Slot {
             stamp: 0,
             seen: Epochs(0),
             credit: Credit::default(),
+            allowance: Allowance::default(),
             transfers: 0,
             sample_next: false,
-            until_sample: Box::default(),
+            until_sample: None,
             rng: 0,
             mags: Box::default(),
             stats: None,
@@ -194,20 +220,26 @@ impl Slot {
     /// hit, it moves the tier's counter on (`Magazine::skip`) so that the
     /// next check falls on that hit.
     fn schedule_sample(&mut self, tier: usize, every: u64) {
-        if self.until_sample[tier] == 0 {
+        if self.sampling()[tier] == 0 {
             // This hit is the one drawn: record the next get.
             self.sample_next = true;
             self.stamp = 0;
-            self.until_sample[tier] = self.gap(every);
+            let gap = self.gap(every);
+            self.sampling()[tier] = gap;
         }
         let tick = u64::from(TICK_EVERY);
-        let left = self.until_sample[tier];
+        let left = self.sampling()[tier];
         if left <= tick {
             self.mags[tier].skip(tick - left);
-            self.until_sample[tier] = 0;
+            self.sampling()[tier] = 0;
         } else {
-            self.until_sample[tier] = left - tick;
+            self.sampling()[tier] = left - tick;
         }
+    }
+
+    /// A sampling pool's per-tier schedule.
+    fn sampling(&mut self) -> &mut [u64; MAX_TIERS] {
+        self.until_sample.get_or_insert_with(|| Box::new([0; MAX_TIERS]))
     }
 
     /// A gap between two recorded hits: uniform in `1..2 × every`, so
@@ -280,6 +312,16 @@ impl Slot {
         }
         if let Some(budget) = engine.budget() {
             self.credit.release_all(budget);
+        }
+        if let Some(admission) = engine.admission() {
+            self.allowance.release_all(admission);
+        }
+    }
+
+    /// Gives the whole allowance back to the limit.
+    pub(crate) fn give_back_allowance(&mut self, engine: &Engine) {
+        if let Some(admission) = engine.admission() {
+            self.allowance.release_all(admission);
         }
     }
 
@@ -360,19 +402,34 @@ impl Cache<'_> {
         tier: usize,
         fallible: bool,
         caller: &'static Location<'static>,
-    ) -> Result<(Pooled, Origin, bool), GetError> {
+        pay: Pay,
+    ) -> Result<Taken, Refused> {
         #[cfg(feature = "advice")]
         self.record_request(engine, n);
         let (config, origin, modes) = (engine.config(), Origin::tier(tier), engine.test_modes());
-        let larger = modes.and_then(TestModes::chaos).and_then(|c| c.larger(config.size(tier), config.ceilings[tier]));
-        let (mut buf, standard) = match larger {
-            Some(capacity) => (self.allocate(engine, origin, capacity, fallible)?, false),
+        // A limited pool charges the tier's size before it takes anything,
+        // so a refused `try_acquire` moves no buffer.
+        let size = config.size(tier);
+        let paid = self.charge(engine, size, pay)?;
+        let larger = modes.and_then(TestModes::chaos).and_then(|c| c.larger(size, config.ceilings[tier]));
+        let found = match larger {
+            Some(capacity) => self.allocate(engine, origin, capacity, fallible).map(|buf| (buf, false)),
             None => match self.take_pooled(engine, tier) {
-                Some(found) => found,
-                None => (self.allocate(engine, origin, config.size(tier), fallible)?, true),
+                Some(found) => Ok(found),
+                None => self.allocate(engine, origin, size, fallible).map(|buf| (buf, true)),
             },
         };
-        let Some(modes) = modes else { return Ok((buf, origin, standard && !config.scrub_on_return)) };
+        let (mut buf, standard) = match found {
+            Ok(found) => found,
+            Err(err) => {
+                self.settle_bytes(engine, paid);
+                return Err(err.into());
+            }
+        };
+        let charge = self.charge_rest(engine, paid, buf.capacity());
+        let Some(modes) = modes else {
+            return Ok(Taken { buf, origin, pristine: standard && !config.scrub_on_return, charge });
+        };
         // A recorded cache hit stands for the sampling rate's checkouts.
         let sampled = match self {
             Cache::Thread(slot) => core::mem::take(&mut slot.sample_next),
@@ -383,7 +440,7 @@ impl Cache<'_> {
             _ => 1,
         };
         modes.checked_out(&mut buf, caller, weight);
-        Ok((buf, origin.traced(), false))
+        Ok(Taken { buf, origin: origin.traced(), pristine: false, charge })
     }
 
     /// A buffer of `tier` without allocating, and whether it is standard;
@@ -416,24 +473,118 @@ impl Cache<'_> {
         Ok(buf)
     }
 
+    /// An oversize get: [`allocate`](Self::allocate), charged to a limited
+    /// pool first.
+    pub(crate) fn allocate_charged(
+        &mut self,
+        engine: &Engine,
+        origin: Origin,
+        size: usize,
+        fallible: bool,
+        pay: Pay,
+    ) -> Result<(Pooled, u32), Refused> {
+        let paid = self.charge(engine, size, pay)?;
+        match self.allocate(engine, origin, size, fallible) {
+            Ok(buf) => {
+                let charge = self.charge_rest(engine, paid, buf.capacity());
+                Ok((buf, charge))
+            }
+            Err(err) => {
+                self.settle_bytes(engine, paid);
+                Err(err.into())
+            }
+        }
+    }
+
+    /// Charges `cost` to a limited pool as `pay` says; returns what was
+    /// charged (0 for an unlimited pool).
+    fn charge(&mut self, engine: &Engine, cost: usize, pay: Pay) -> Result<usize, Refused> {
+        let Some(limit) = engine.admission() else { return Ok(0) };
+        let paid = match self {
+            Cache::Thread(slot) => slot.allowance.charge(limit, cost, pay),
+            Cache::Direct => admission::charge_direct(limit, cost, pay),
+        };
+        if !paid {
+            return Err(Refused::WouldWait { charge: cost });
+        }
+        if let Pay::Prepaid(n) = pay {
+            self.count_limit(engine, Event::Settled, n);
+        }
+        self.count_limit(engine, Event::Charged, cost);
+        Ok(cost)
+    }
+
+    /// A buffer taken with `paid` charged, and found to hold `capacity`:
+    /// forces the rest (an odd-sized or chaos buffer) and returns the whole
+    /// charge, which fits a guard's `u32` (`Config` keeps `max_request` and
+    /// every ceiling within it in a limited pool).
+    fn charge_rest(&mut self, engine: &Engine, paid: usize, capacity: usize) -> u32 {
+        if engine.admission().is_none() {
+            return 0;
+        }
+        if capacity > paid {
+            // Forced charges are never refused.
+            let _ = self.charge(engine, capacity - paid, Pay::Force);
+        }
+        u32::try_from(capacity).unwrap_or(u32::MAX)
+    }
+
+    /// Charges `bytes` for buffers to be taken later; `false` if there is
+    /// no room now.
+    pub(crate) fn reserve(&mut self, engine: &Engine, bytes: usize) -> bool {
+        self.charge(engine, bytes, Pay::Try).is_ok()
+    }
+
+    /// Settles a guard's `charge` (0: none).
+    pub(crate) fn settle(&mut self, engine: &Engine, charge: u32) {
+        self.settle_bytes(engine, charge as usize);
+    }
+
+    /// Settles `bytes` charged to a limited pool.
+    pub(crate) fn settle_bytes(&mut self, engine: &Engine, bytes: usize) {
+        if bytes == 0 {
+            return;
+        }
+        let Some(limit) = engine.admission() else { return };
+        match self {
+            Cache::Thread(slot) => slot.allowance.settle(limit, bytes),
+            Cache::Direct => admission::settle_direct(limit, bytes),
+        }
+        self.count_limit(engine, Event::Settled, bytes);
+    }
+
+    /// Counts `bytes` charged or settled, in the limit's row of this
+    /// thread's block, or of the common block.
+    fn count_limit(&self, engine: &Engine, event: Event, bytes: usize) {
+        match self {
+            Cache::Thread(Slot { stats: Some(stats), .. }) => {
+                stats.limit().bump(event, bytes as u64);
+            }
+            Cache::Thread(_) | Cache::Direct => engine.count_limit_common(event, bytes as u64),
+        }
+    }
+
     /// Pools `buf`, which keeps every pooled-buffer invariant, in `tier`, as
     /// `entry` asks: pays for it from the budget, counts it, and stores it,
     /// spilling a full magazine first. `recycle.rs` made every decision
     /// before; this carries it out.
     #[cold]
     #[inline(never)]
-    pub(crate) fn admit(&mut self, engine: &Engine, entry: Entry, tier: usize, buf: Pooled) -> Admitted {
+    pub(crate) fn admit(&mut self, engine: &Engine, entry: Entry, tier: usize, buf: Pooled, charge: u32) -> Admitted {
+        // The tier a returned guard came from (`None`: adopted).
+        let from = match entry {
+            Entry::Return { from } => Some(from),
+            Entry::Adopt => None,
+        };
+        // A charged guard's charge (0: none) settles as it ends.
+        self.settle(engine, charge);
         if !self.spend(engine, buf.capacity()) {
             drop(buf);
-            let origin = match entry {
-                Entry::Return { from } => Origin::tier(from),
-                Entry::Adopt => Origin::FOREIGN,
-            };
-            self.count(engine, origin, Event::OverBudget, 1);
+            self.count(engine, from.map_or(Origin::FOREIGN, Origin::tier), Event::OverBudget, 1);
             return Admitted::OverBudget;
         }
-        match entry {
-            Entry::Return { from } => {
+        match from {
+            Some(from) => {
                 self.count(engine, Origin::tier(from), Event::Returned, 1);
                 if from != tier {
                     self.count(engine, Origin::tier(from), Event::Retiered, 1);
@@ -441,7 +592,7 @@ impl Cache<'_> {
             }
             // Counted before it is stored, as a return is: a full depot that
             // drops it counts it in `GlobalFull`, and the flows add up.
-            Entry::Adopt => self.count(engine, Origin::tier(tier), Event::Adopted, 1),
+            None => self.count(engine, Origin::tier(tier), Event::Adopted, 1),
         }
         let dropped = match self {
             Cache::Thread(slot) => slot.store(engine, tier, buf),

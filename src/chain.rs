@@ -7,11 +7,13 @@ use std::panic::Location;
 
 use bytes::{Bytes, BytesMut};
 
+use crate::admission::Pay;
 use crate::buffer::{Origin, Pooled};
+use crate::cache::Taken;
 use crate::engine::Engine;
 use crate::error::ChainError;
 use crate::guard::{PoolRef, PooledBuf};
-use crate::{checkout, recycle};
+use crate::{checkout, recycle, registry};
 
 /// A buffer made of pooled chunks of one tier, for payloads larger than any
 /// tier: a serialized document of several MiB, a request body, a log batch.
@@ -76,6 +78,10 @@ pub struct PooledChain<'a> {
     chunk_size: usize,
     /// The most bytes the chain may hold (`usize::MAX`: no limit).
     limit: usize,
+    /// Room already charged to a pool with `max_outstanding_bytes` for chunks
+    /// not yet taken (`try_extend_from_slice`, `tokio::read_chain`); settled
+    /// when the chain drops.
+    prepaid: usize,
     /// The call site that made the chain, to which its chunks are attributed
     /// (`Builder::track_callers`).
     caller: &'static Location<'static>,
@@ -88,6 +94,8 @@ struct Chunk {
     origin: Origin,
     /// As `PooledBuf`'s: the storage is exactly what the pool handed out.
     pristine: bool,
+    /// Its charge against `max_outstanding_bytes` (0: none), as a guard's.
+    charge: u32,
 }
 
 /// The most chunks a spare list may have room for, so that what a thread
@@ -115,6 +123,7 @@ impl<'a> PooledChain<'a> {
             tier,
             chunk_size,
             limit: usize::MAX,
+            prepaid: 0,
             caller,
         }
     }
@@ -221,13 +230,19 @@ impl<'a> PooledChain<'a> {
     ///
     /// # Errors
     ///
-    /// [`ChainError::LimitExceeded`] if `len() + src.len()` is above the limit.
+    /// - [`ChainError::LimitExceeded`] if `len() + src.len()` is above the
+    ///   limit.
+    /// - [`ChainError::WouldWait`] if the pool has a
+    ///   [`max_outstanding_bytes`](crate::Builder::max_outstanding_bytes)
+    ///   without room now for the chunks `src` needs. (`extend_from_slice`,
+    ///   `io::Write` and `BufMut` take their chunks regardless, as `get`
+    ///   does, counted as overdrafts.)
     #[inline]
     pub fn try_extend_from_slice(&mut self, src: &[u8]) -> Result<(), ChainError> {
         if self.append_in_place(src) {
             return Ok(());
         }
-        self.extend_slow(src)
+        self.extend_paying(src, Pay::Try)
     }
 
     /// Returns every chunk to the pool and empties the chain, which keeps its
@@ -286,10 +301,12 @@ impl<'a> PooledChain<'a> {
     pub fn into_contiguous(self) -> Result<PooledBuf<'a>, Self> {
         let engine: &Engine = self.pool.engine();
         let Some(tier) = engine.config().tier_for_request(self.len()) else { return Err(self) };
-        let Ok((buf, origin, pristine)) = checkout::take(engine, tier, false, Location::caller()) else {
-            unreachable!("an infallible take")
+        let Ok(Taken { buf, origin, pristine, charge }) =
+            checkout::take(engine, tier, false, Location::caller(), Pay::Force)
+        else {
+            unreachable!("an infallible, forced take")
         };
-        let mut out = PooledBuf::new(buf, origin, pristine, self.pool.clone());
+        let mut out = PooledBuf::new(buf, origin, pristine, self.pool.clone().charged(charge));
         for chunk in self.chunks() {
             out.extend_from_slice(chunk);
         }
@@ -322,8 +339,8 @@ impl<'a> PooledChain<'a> {
         self.seal_tail();
         self.full_len = 0;
         let mut pieces = Vec::with_capacity(self.full.len());
-        while let Some(Chunk { buf, origin, pristine }) = self.full.pop_front() {
-            pieces.push(PooledBuf::new(buf, origin, pristine, self.pool.clone()).into_shared());
+        while let Some(Chunk { buf, origin, pristine, charge }) = self.full.pop_front() {
+            pieces.push(PooledBuf::new(buf, origin, pristine, self.pool.clone().charged(charge)).into_shared());
         }
         pieces
     }
@@ -366,9 +383,19 @@ impl PooledChain<'_> {
     }
 
     #[inline(never)]
-    fn extend_slow(&mut self, mut src: &[u8]) -> Result<(), ChainError> {
+    fn extend_slow(&mut self, src: &[u8]) -> Result<(), ChainError> {
+        self.extend_paying(src, Pay::Force)
+    }
+
+    /// Appends `src`, all of it or, refused, nothing. With [`Pay::Try`] in a
+    /// pool with `max_outstanding_bytes`, the chunks it needs are charged
+    /// first, all together.
+    fn extend_paying(&mut self, mut src: &[u8], pay: Pay) -> Result<(), ChainError> {
         if src.len() > self.room() {
             return Err(ChainError::LimitExceeded { limit: self.limit });
+        }
+        if pay == Pay::Try {
+            self.reserve_chunks(src.len())?;
         }
         while !src.is_empty() {
             let n = src.len().min(self.writable_tail());
@@ -378,6 +405,54 @@ impl PooledChain<'_> {
         Ok(())
     }
 
+    /// In a pool with `max_outstanding_bytes`, charges now, or refuses, the
+    /// chunks that a write of `len` more bytes needs beyond the tail's spare
+    /// room and what is already prepaid.
+    fn reserve_chunks(&mut self, len: usize) -> Result<(), ChainError> {
+        let engine: &Engine = self.pool.engine();
+        if engine.admission().is_none() {
+            return Ok(());
+        }
+        let chunks = len.saturating_sub(self.tail_spare()).div_ceil(self.chunk_size);
+        let charge = (chunks * self.chunk_size).saturating_sub(self.prepaid);
+        if charge > 0 {
+            if !registry::reserve(engine, charge) {
+                if let Some(admission) = engine.admission() {
+                    admission.count_would_wait();
+                }
+                return Err(ChainError::WouldWait { charge });
+            }
+            self.prepaid += charge;
+        }
+        Ok(())
+    }
+
+    /// Whether the next write needs a chunk that is not yet paid for, in a
+    /// pool with `max_outstanding_bytes` (`tokio::read_chain`, which then
+    /// waits for room).
+    #[cfg(feature = "tokio")]
+    pub(crate) fn needs_room(&self) -> bool {
+        self.pool.engine().admission().is_some()
+            && self.tail_spare() == 0
+            && self.room() > 0
+            && self.prepaid < self.chunk_size
+    }
+
+    /// Makes room for the next chunk: charged at once if the limit has room,
+    /// else after a wait, first come first served. Dropped while waiting, it
+    /// takes nothing.
+    #[cfg(feature = "tokio")]
+    pub(crate) async fn wait_for_room(&mut self) {
+        let engine: &Engine = self.pool.engine();
+        let Some(admission) = engine.admission() else { return };
+        let need = self.chunk_size - self.prepaid.min(self.chunk_size);
+        if !registry::reserve(engine, need) {
+            registry::give_back_allowance(engine);
+            admission.wait_for(need).await;
+        }
+        self.prepaid += need;
+    }
+
     /// Makes room in the tail, if the chain is below its limit: seals a full
     /// tail into `full` and takes a fresh chunk. Returns how many bytes the
     /// tail may take now; 0 only at the limit.
@@ -385,12 +460,20 @@ impl PooledChain<'_> {
         if self.tail_end == self.tail.len() && self.room() > 0 {
             self.seal_tail();
             let engine: &Engine = self.pool.engine();
-            let Ok((mut buf, origin, pristine)) = checkout::take(engine, self.tier, false, self.caller) else {
-                unreachable!("an infallible take")
+            let pay = if self.prepaid >= self.chunk_size {
+                self.prepaid -= self.chunk_size;
+                Pay::Prepaid(self.chunk_size)
+            } else {
+                Pay::Force
+            };
+            let Ok(Taken { mut buf, origin, pristine, charge }) =
+                checkout::take(engine, self.tier, false, self.caller, pay)
+            else {
+                unreachable!("an infallible take never refused")
             };
             self.tail = core::mem::take(&mut *buf);
             self.tail_extra = self.tail.capacity() - self.chunk_size;
-            self.home = Some(Chunk { buf, origin, pristine });
+            self.home = Some(Chunk { buf, origin, pristine, charge });
             self.refresh_end();
         }
         self.tail_end - self.tail.len()
@@ -398,10 +481,15 @@ impl PooledChain<'_> {
 
     /// Gives back a tail that holds nothing: one taken for a read that then
     /// waited, failed or found the end of the stream (`tokio::read_chain`).
+    /// In a pool with `max_outstanding_bytes` its room stays prepaid, so the
+    /// read does not wait for it again.
     #[cfg(feature = "tokio")]
     pub(crate) fn release_empty_tail(&mut self) {
         if self.home.is_some() && self.tail.is_empty() {
-            self.release_tail();
+            if let Some(mut chunk) = self.take_tail() {
+                self.prepaid += core::mem::take(&mut chunk.charge) as usize;
+                self.give_back(chunk);
+            }
             self.refresh_end();
         }
     }
@@ -509,8 +597,11 @@ impl PooledChain<'_> {
     }
 
     /// A chunk's return: the path of a dropped guard.
-    fn give_back(&self, Chunk { buf, origin, pristine }: Chunk) {
-        recycle::give_back(self.pool.engine(), origin, buf, pristine);
+    fn give_back(&self, Chunk { buf, origin, pristine, charge }: Chunk) {
+        match charge {
+            0 => recycle::give_back(self.pool.engine(), origin, buf, pristine),
+            charge => recycle::give_back_charged(self.pool.engine(), origin, buf, pristine, charge),
+        }
     }
 }
 
@@ -519,6 +610,9 @@ impl PooledChain<'_> {
 impl Drop for PooledChain<'_> {
     fn drop(&mut self) {
         self.clear();
+        if self.prepaid > 0 {
+            registry::settle(self.pool.engine(), core::mem::take(&mut self.prepaid));
+        }
         let list = core::mem::take(&mut self.full);
         if list.capacity() > 0 && list.capacity() <= SPARE_LIST_MAX {
             // `try_with`: during thread exit the spare list may be gone.

@@ -15,16 +15,21 @@
 
 use std::panic::Location;
 
-use crate::buffer::{Origin, Pooled};
+use crate::admission::{Pay, Refused};
+use crate::buffer::Origin;
+use crate::cache::Taken;
 use crate::engine::Engine;
-use crate::error::GetError;
+use crate::error::{AcquireError, GetError};
 use crate::guard::{PoolRef, PooledBuf};
 use crate::registry;
 
 /// A guard of `pool` over an empty buffer of at least `n` bytes for
 /// `caller`: from the smallest tier that fits, or exact-size and unpooled
 /// above the largest. With `fallible`, an allocator failure is an error
-/// instead of an abort.
+/// instead of an abort. A limited pool charges it, forced.
+///
+/// Inlined is only the cache hit; anything else, and every get of a limited
+/// pool, starts over in [`get_slow`].
 #[inline(always)]
 pub(crate) fn get<'a>(
     engine: &Engine,
@@ -34,11 +39,87 @@ pub(crate) fn get<'a>(
     caller: &'static Location<'static>,
 ) -> Result<PooledBuf<'a>, GetError> {
     let Some(tier) = engine.config().tier_for_request(n) else {
-        let buf = oversize(engine, n, fallible, caller)?;
-        return Ok(PooledBuf::new(buf, Origin::OVERSIZE, false, pool));
+        return forced(oversize(engine, n, fallible, pool, caller, Pay::Force));
     };
-    let (buf, origin, pristine) = registry::take(engine, n, tier, fallible, caller)?;
-    Ok(PooledBuf::new(buf, origin, pristine, pool))
+    match registry::hit(engine, n, tier) {
+        Some(buf) => Ok(PooledBuf::new(buf, Origin::tier(tier), true, pool)),
+        None => get_slow(engine, n, tier, fallible, pool, caller),
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn get_slow<'a>(
+    engine: &Engine,
+    n: usize,
+    tier: usize,
+    fallible: bool,
+    pool: PoolRef<'a>,
+    caller: &'static Location<'static>,
+) -> Result<PooledBuf<'a>, GetError> {
+    forced(registry::take_slow(engine, n, tier, fallible, caller, Pay::Force).map(|taken| guard(taken, pool)))
+}
+
+/// A forced checkout's result: it is never refused for room.
+fn forced<T>(result: Result<T, Refused>) -> Result<T, GetError> {
+    result.map_err(|refused| match refused {
+        Refused::Get(err) => err,
+        Refused::WouldWait { .. } => unreachable!("a forced charge is never refused"),
+    })
+}
+
+/// What a buffer for a request of `n` bytes is charged up front in a
+/// limited pool: its tier's size, or `n` above the largest tier.
+pub(crate) fn charge_for(engine: &Engine, n: usize) -> usize {
+    let config = engine.config();
+    config.tier_for_request(n).map_or(n, |tier| config.size(tier))
+}
+
+/// [`get`] that pays as `pay` says (`acquire`, `try_acquire`), always
+/// fallible.
+pub(crate) fn get_paying<'a>(
+    engine: &Engine,
+    n: usize,
+    pool: PoolRef<'a>,
+    caller: &'static Location<'static>,
+    pay: Pay,
+) -> Result<PooledBuf<'a>, Refused> {
+    let Some(tier) = engine.config().tier_for_request(n) else {
+        return oversize(engine, n, true, pool, caller, pay);
+    };
+    registry::take(engine, n, tier, true, caller, pay).map(|taken| guard(taken, pool))
+}
+
+/// `BufPool::acquire`: a guard as [`get_paying`] gives, charged to a limited
+/// pool from the caller's room if it has enough, else after a wait, first
+/// come first served, for the room the request is charged up front
+/// ([`charge_for`], which the caller checked against the limit). Dropped
+/// while waiting, it takes nothing; after the wait it does not await again,
+/// so the room it got always reaches a guard.
+pub(crate) async fn acquire<'a>(
+    n: usize,
+    pool: PoolRef<'a>,
+    caller: &'static Location<'static>,
+) -> Result<PooledBuf<'a>, AcquireError> {
+    let engine = pool.engine();
+    let Some(admission) = engine.admission() else {
+        return get_paying(engine, n, pool.clone(), caller, Pay::Force).map_err(acquire_error);
+    };
+    match get_paying(engine, n, pool.clone(), caller, Pay::Try) {
+        Err(Refused::WouldWait { charge }) => {
+            registry::give_back_allowance(engine);
+            admission.wait_for(charge).await;
+            get_paying(pool.engine(), n, pool.clone(), caller, Pay::Prepaid(charge)).map_err(acquire_error)
+        }
+        done => done.map_err(acquire_error),
+    }
+}
+
+pub(crate) fn acquire_error(refused: Refused) -> AcquireError {
+    match refused {
+        Refused::Get(err) => AcquireError::Get(err),
+        Refused::WouldWait { charge } => AcquireError::WouldWait { charge },
+    }
 }
 
 /// A whole buffer of `tier`: a chain's next chunk, or `into_contiguous`'s
@@ -49,20 +130,32 @@ pub(crate) fn take(
     tier: usize,
     fallible: bool,
     caller: &'static Location<'static>,
-) -> Result<(Pooled, Origin, bool), GetError> {
-    registry::take(engine, engine.config().size(tier), tier, fallible, caller)
+    pay: Pay,
+) -> Result<Taken, Refused> {
+    registry::take(engine, engine.config().size(tier), tier, fallible, caller, pay)
+}
+
+fn guard(Taken { buf, origin, pristine, charge }: Taken, pool: PoolRef<'_>) -> PooledBuf<'_> {
+    PooledBuf::new(buf, origin, pristine, pool.charged(charge))
 }
 
 /// An exact-size, unpooled buffer above the largest tier.
 #[cold]
-fn oversize(engine: &Engine, n: usize, fallible: bool, caller: &'static Location<'static>) -> Result<Pooled, GetError> {
+fn oversize<'a>(
+    engine: &Engine,
+    n: usize,
+    fallible: bool,
+    pool: PoolRef<'a>,
+    caller: &'static Location<'static>,
+    pay: Pay,
+) -> Result<PooledBuf<'a>, Refused> {
     let limit = engine.config().max_request;
     if n > limit {
-        return Err(GetError::TooLarge { requested: n, limit });
+        return Err(GetError::TooLarge { requested: n, limit }.into());
     }
-    let mut buf = registry::allocate(engine, Origin::OVERSIZE, n, fallible)?;
+    let (mut buf, charge) = registry::allocate(engine, Origin::OVERSIZE, n, fallible, pay)?;
     if let Some(modes) = engine.test_modes() {
         modes.checked_out(&mut buf, caller, 1);
     }
-    Ok(buf)
+    Ok(PooledBuf::new(buf, Origin::OVERSIZE, false, pool.charged(charge)))
 }

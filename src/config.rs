@@ -158,6 +158,7 @@ pub struct Builder {
     global_queue: Option<Vec<usize>>,
     max_request: usize,
     max_retained_bytes: Option<usize>,
+    max_outstanding_bytes: Option<usize>,
     idle_timeout: Option<Duration>,
     scrub_on_return: bool,
     track_callers: bool,
@@ -201,6 +202,7 @@ impl Builder {
             global_queue: None,
             max_request: DEFAULT_MAX_REQUEST,
             max_retained_bytes: None,
+            max_outstanding_bytes: None,
             idle_timeout: Some(DEFAULT_IDLE_TIMEOUT),
             scrub_on_return: false,
             track_callers: false,
@@ -361,6 +363,58 @@ impl Builder {
     #[must_use]
     pub fn max_retained_bytes(mut self, bytes: usize) -> Self {
         self.max_retained_bytes = Some(bytes);
+        self
+    }
+
+    /// Caps the bytes the pool has handed out and not yet got back: the real
+    /// capacity of every guard, every chunk of a chain, and every buffer
+    /// behind an [`into_shared`](crate::PooledBuf::into_shared) `Bytes` until
+    /// its last clone drops. A buffer counts from its checkout until its
+    /// guard ends, at the capacity it was handed out with; one that
+    /// [`detach`](crate::PooledBuf::detach) takes out of the pool stops
+    /// counting there.
+    ///
+    /// - [`BufPool::acquire`](crate::BufPool::acquire) waits until the
+    ///   request fits, first come first served, under any executor;
+    ///   [`try_acquire`](crate::BufPool::try_acquire) returns
+    ///   [`AcquireError::WouldWait`](crate::AcquireError::WouldWait) instead.
+    ///   A request charged more than the whole limit fails at once with
+    ///   [`AcquireError::AboveLimit`](crate::AcquireError::AboveLimit).
+    /// - [`get`](crate::BufPool::get) never waits: it counts, and may take
+    ///   the pool past the limit (a *forced* charge, counted in
+    ///   [`AdmissionStats::overdrafts`](crate::AdmissionStats::overdrafts)), so
+    ///   code that cannot wait keeps working. The limit holds for what
+    ///   `acquire` hands out: the bytes forced past it are repaid first.
+    /// - A chain's chunks are charged as they are taken: forced on the writes
+    ///   that cannot fail, a [`ChainError::WouldWait`](crate::ChainError::WouldWait)
+    ///   from `try_extend_from_slice`, and `tierpool::tokio::read_chain`
+    ///   waits for room for its next chunk.
+    ///
+    /// Each thread takes room in batches of 1/64 of the limit, so no shared
+    /// atomic is touched per checkout; while a future waits, every thread
+    /// gives its unused room back at its next checkout or return. A thread
+    /// that stops using the pool keeps at most 1/32 of the limit until it
+    /// does, or exits. A pool with a limit takes its general get and return
+    /// paths: see `docs/benchmarks.md` for the cost.
+    ///
+    /// Must be at least the smallest tier. With a limit, `max_request` and
+    /// every ceiling must be at most `u32::MAX` bytes (a guard carries its
+    /// charge in 32 bits).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = tierpool::BufPool::builder().max_outstanding_bytes(8 << 20).build()?;
+    /// let a = pool.try_acquire(4 << 20)?;
+    /// let b = pool.try_acquire(4 << 20)?; // both above the 1 MiB tier: exact size
+    /// assert!(pool.try_acquire(1).is_err(), "8 MiB handed out");
+    /// drop((a, b));
+    /// assert_eq!(pool.stats().admission.unwrap().outstanding_bytes, 0);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[must_use]
+    pub fn max_outstanding_bytes(mut self, bytes: usize) -> Self {
+        self.max_outstanding_bytes = Some(bytes);
         self
     }
 
@@ -591,6 +645,16 @@ impl Builder {
         {
             return Err(ConfigError::BudgetBelowSmallestTier { budget, smallest_tier: tiers[0] });
         }
+        if let Some(limit) = self.max_outstanding_bytes {
+            if limit < tiers[0] {
+                return Err(ConfigError::OutstandingBelowSmallestTier { limit, smallest_tier: tiers[0] });
+            }
+            at_most("max_outstanding_bytes", limit, crate::admission::MAX_LIMIT)?;
+            at_most("max_request (with max_outstanding_bytes)", self.max_request, crate::admission::MAX_CHARGE)?;
+            for &ceiling in &ceilings {
+                at_most("ceiling (with max_outstanding_bytes)", ceiling, crate::admission::MAX_CHARGE)?;
+            }
+        }
         if self.idle_timeout == Some(Duration::ZERO) {
             return Err(ConfigError::ZeroIdleTimeout);
         }
@@ -610,6 +674,7 @@ impl Builder {
             global_queue,
             max_request: self.max_request,
             max_retained_bytes: self.max_retained_bytes,
+            max_outstanding_bytes: self.max_outstanding_bytes,
             idle_timeout: self.idle_timeout,
             scrub_on_return: self.scrub_on_return,
             track_callers: self.track_callers,
@@ -655,6 +720,7 @@ pub(crate) struct Config {
     pub(crate) global_queue: Vec<usize>,
     pub(crate) max_request: usize,
     pub(crate) max_retained_bytes: Option<usize>,
+    pub(crate) max_outstanding_bytes: Option<usize>,
     pub(crate) idle_timeout: Option<Duration>,
     pub(crate) scrub_on_return: bool,
     pub(crate) track_callers: bool,

@@ -25,13 +25,14 @@ use std::sync::OnceLock;
 
 use thread_local::ThreadLocal;
 
+use crate::admission::Admission;
 use crate::budget::Budget;
 use crate::buffer::Origin;
 use crate::config::Config;
 use crate::debug::TestModes;
 use crate::decay::{Clock, Epochs, Generations};
 use crate::depot::Depot;
-use crate::stats::{Event, Stats, ThreadStats, Totals};
+use crate::stats::{AdmissionStats, Event, Stats, ThreadStats, Totals};
 use crate::sync::statics::Mutex as StaticMutex;
 use crate::sync::{Arc, AtomicU64, Ordering::Relaxed, Weak};
 
@@ -52,6 +53,9 @@ pub(crate) struct Engine {
     config: Config,
     /// The byte budget, if any; `None` does no accounting at all.
     budget: Option<Budget>,
+    /// The limit on outstanding bytes, if any (`admission.rs`); `None` does
+    /// no accounting at all.
+    admission: Option<Admission>,
     clock: Clock,
     /// One global depot per tier.
     depots: Box<[Depot]>,
@@ -107,11 +111,18 @@ impl Engine {
             generations: Generations::new(),
             // A sampling pool keeps the fast paths: its slots leave them for
             // the gets they record (`cache.rs`).
-            slow_only: config.track_callers || config.chaos.is_some() || config.scrub_on_return,
+            // A limited pool charges every checkout and settles every return
+            // on its slow paths, so an unlimited pool's fast paths carry no
+            // test for it.
+            slow_only: config.track_callers
+                || config.chaos.is_some()
+                || config.scrub_on_return
+                || config.max_outstanding_bytes.is_some(),
             sample_every: test_modes.as_ref().and_then(TestModes::sample_every),
             slots_made: AtomicU64::new(0),
             test_modes,
             budget: config.max_retained_bytes.map(Budget::new),
+            admission: config.max_outstanding_bytes.map(Admission::new),
             clock: Clock::new(config.idle_timeout),
             depots,
             threads: ThreadLocal::new(),
@@ -134,6 +145,11 @@ impl Engine {
     #[inline]
     pub(crate) fn budget(&self) -> Option<&Budget> {
         self.budget.as_ref()
+    }
+
+    #[inline]
+    pub(crate) fn admission(&self) -> Option<&Admission> {
+        self.admission.as_ref()
     }
 
     /// The stamp the fast paths compare (`decay::Generations`).
@@ -210,6 +226,12 @@ impl Engine {
         }
         self.common.requests.add_to(&mut sum);
         sum
+    }
+
+    /// Counts bytes charged or settled with the limit on a path without a
+    /// thread cache.
+    pub(crate) fn count_limit_common(&self, event: Event, bytes: u64) {
+        self.common.limit().add(event, bytes);
     }
 
     /// Pays for a buffer entering the pool on a path without a thread cache.
@@ -291,6 +313,25 @@ impl Engine {
         let depot: Vec<_> = self.depots.iter().map(Depot::level).collect();
         let mut stats = totals.snapshot(self.config.sizes(), &self.config.ceilings, &depot);
         stats.max_retained_bytes = self.budget.as_ref().map(Budget::limit);
+        stats.admission = self.admission.as_ref().map(|admission| {
+            let s = admission.snapshot();
+            let rows = self.threads.iter().map(|block| block.limit()).chain([self.common.limit()]);
+            let (charged, settled) =
+                rows.fold((0u64, 0u64), |(c, t), row| (c + row.get(Event::Charged), t + row.get(Event::Settled)));
+            let outstanding = usize::try_from(charged.saturating_sub(settled)).unwrap_or(usize::MAX);
+            AdmissionStats {
+                limit: s.limit,
+                outstanding_bytes: outstanding,
+                reserved_bytes: (s.limit + s.debt).saturating_sub(s.available + outstanding),
+                overdrawn_bytes: s.debt,
+                overdrafts: s.overdrafts,
+                overdraft_bytes_total: s.overdrawn_bytes,
+                waits: s.waits,
+                wait_time: s.wait_time,
+                would_wait: s.would_wait,
+                waiting: s.waiting,
+            }
+        });
         stats
     }
 }

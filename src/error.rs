@@ -84,6 +84,14 @@ pub enum ConfigError {
         /// The smallest tier.
         smallest_tier: usize,
     },
+    /// A limit on outstanding bytes too small for one buffer of the smallest
+    /// tier ([`Builder::max_outstanding_bytes`](crate::Builder::max_outstanding_bytes)).
+    OutstandingBelowSmallestTier {
+        /// The limit given.
+        limit: usize,
+        /// The smallest tier.
+        smallest_tier: usize,
+    },
     /// An idle timeout of zero (use `None` to disable idle decay).
     ZeroIdleTimeout,
     /// A sampling rate ([`Builder::track_callers_sampled`](crate::Builder::track_callers_sampled))
@@ -141,6 +149,10 @@ impl fmt::Display for ConfigError {
                 f,
                 "max_retained_bytes {budget} is below the smallest tier ({smallest_tier}): the pool could keep nothing"
             ),
+            Self::OutstandingBelowSmallestTier { limit, smallest_tier } => write!(
+                f,
+                "max_outstanding_bytes {limit} is below the smallest tier ({smallest_tier}): the pool could hand out nothing"
+            ),
             Self::ZeroIdleTimeout => f.write_str("idle timeout of zero: use None to disable idle decay"),
             Self::SampleRate { every, min, max } => {
                 write!(f, "track_callers_sampled({every}): the rate must be from {min} to {max}")
@@ -195,6 +207,75 @@ impl fmt::Display for GetError {
 
 impl std::error::Error for GetError {}
 
+/// Why [`BufPool::acquire`](crate::BufPool::acquire) or
+/// [`try_acquire`](crate::BufPool::try_acquire) handed out nothing.
+///
+/// # Examples
+///
+/// ```
+/// use tierpool::{AcquireError, BufPool};
+///
+/// let pool = BufPool::builder().max_outstanding_bytes(64 * 1024).build()?;
+/// let held = pool.try_acquire(64 * 1024)?;
+/// assert_eq!(pool.try_acquire(10).unwrap_err(), AcquireError::WouldWait { charge: 4096 });
+/// assert_eq!(pool.try_acquire(1 << 20).unwrap_err(), AcquireError::AboveLimit { charge: 1 << 20, limit: 64 * 1024 });
+/// drop(held);
+/// assert!(pool.try_acquire(10).is_ok());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum AcquireError {
+    /// The buffer would be charged more than the pool's whole
+    /// `max_outstanding_bytes`: it could never be handed out, so the request
+    /// fails at once instead of waiting forever.
+    AboveLimit {
+        /// What the buffer would count against the limit: its tier's size,
+        /// or the request itself above the largest tier.
+        charge: usize,
+        /// The pool's `max_outstanding_bytes`.
+        limit: usize,
+    },
+    /// `try_acquire` only: the limit has no room for `charge` more bytes now
+    /// (`acquire` would wait).
+    WouldWait {
+        /// What the buffer would count against the limit.
+        charge: usize,
+    },
+    /// The get itself failed: the request is above `max_request`, or the
+    /// allocator refused a buffer.
+    Get(GetError),
+}
+
+impl fmt::Display for AcquireError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::AboveLimit { charge, limit } => {
+                write!(f, "a buffer of {charge} bytes is above this pool's max_outstanding_bytes of {limit}")
+            }
+            Self::WouldWait { charge } => {
+                write!(f, "max_outstanding_bytes has no room for {charge} more bytes now")
+            }
+            Self::Get(err) => err.fmt(f),
+        }
+    }
+}
+
+impl std::error::Error for AcquireError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Self::Get(err) => Some(err),
+            _ => None,
+        }
+    }
+}
+
+impl From<GetError> for AcquireError {
+    fn from(err: GetError) -> Self {
+        Self::Get(err)
+    }
+}
+
 /// Why a [`PooledChain`](crate::PooledChain) refused a write.
 ///
 /// # Examples
@@ -215,22 +296,36 @@ pub enum ChainError {
         /// The chain's limit, in bytes.
         limit: usize,
     },
+    /// The pool's `max_outstanding_bytes` has no room now for the chunks the
+    /// write needs; nothing of it was written (`try_extend_from_slice`).
+    WouldWait {
+        /// The bytes of the chunks the write needed.
+        charge: usize,
+    },
 }
 
 impl fmt::Display for ChainError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match *self {
             Self::LimitExceeded { limit } => write!(f, "the chain is limited to {limit} bytes"),
+            Self::WouldWait { charge } => {
+                write!(f, "max_outstanding_bytes has no room now for {charge} more bytes of chunks")
+            }
         }
     }
 }
 
 impl std::error::Error for ChainError {}
 
-/// An `io::Error` of kind `FileTooLarge` that wraps the `ChainError`, for
-/// `io::Write` and reads into a chain.
+/// An `io::Error` that wraps the `ChainError`, for `io::Write` and reads
+/// into a chain: of kind `FileTooLarge` for the chain's limit, `WouldBlock`
+/// for the pool's.
 impl From<ChainError> for std::io::Error {
     fn from(err: ChainError) -> Self {
-        std::io::Error::new(std::io::ErrorKind::FileTooLarge, err)
+        let kind = match err {
+            ChainError::LimitExceeded { .. } => std::io::ErrorKind::FileTooLarge,
+            ChainError::WouldWait { .. } => std::io::ErrorKind::WouldBlock,
+        };
+        std::io::Error::new(kind, err)
     }
 }

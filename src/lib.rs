@@ -134,6 +134,7 @@
 // (`.ci/layers.py` checks it; rustfmt.toml keeps the order).
 mod sync; // std or loom primitives
 mod error;
+mod admission; // the limit on outstanding bytes, and waiting for room
 mod config; // settings, limits, validation
 mod buffer; // the pooled buffer and its invariants
 mod budget;
@@ -185,8 +186,8 @@ pub use config::{
     default_global_queue, default_thread_cache,
 };
 pub use debug::Outstanding;
-pub use error::{ChainError, ConfigError, GetError};
+pub use error::{AcquireError, ChainError, ConfigError, GetError};
 pub use global::{get, global, set_global};
 pub use guard::PooledBuf;
 pub use pool::BufPool;
-pub use stats::{Broken, Discard, Discards, Identity, OversizeStats, Put, Stats, TierStats};
+pub use stats::{AdmissionStats, Broken, Discard, Discards, Identity, OversizeStats, Put, Stats, TierStats};

@@ -9,11 +9,12 @@ use std::panic::Location;
 
 use bytes::BytesMut;
 
+use crate::admission::{Pay, Refused};
 use crate::chain::PooledChain;
 use crate::config::Builder;
 use crate::debug::Outstanding;
 use crate::engine::Engine;
-use crate::error::{ConfigError, GetError};
+use crate::error::{AcquireError, ConfigError, GetError};
 use crate::guard::{PoolRef, PooledBuf};
 use crate::recycle;
 use crate::stats::{Discard, Put, Stats};
@@ -211,6 +212,144 @@ impl BufPool {
     #[track_caller]
     pub fn try_get_owned(self: &Arc<Self>, min_capacity: usize) -> Result<PooledBuf<'static>, GetError> {
         self.checkout(min_capacity, true, PoolRef::Owned(Arc::clone(&self.engine)), Location::caller())
+    }
+
+    /// An empty buffer of at least `min_capacity` bytes, as [`get`](Self::get)
+    /// gives, once the pool's
+    /// [`max_outstanding_bytes`](crate::Builder::max_outstanding_bytes) has
+    /// room for it: at once if it has, else after a wait. For a server that
+    /// must bound the memory a burst takes: bursts wait instead of running
+    /// out of memory.
+    ///
+    /// - The request is charged its tier's size (above the largest tier, its
+    ///   own size); a buffer that turns out larger (one grown by an earlier
+    ///   user, up to the tier's ceiling) is charged the rest as `get` is.
+    /// - Waiters are served first come first served: a large request is not
+    ///   starved by a stream of small ones, and while one waits, nobody jumps
+    ///   the queue through `acquire` or `try_acquire` (plain `get` still goes
+    ///   past it, counted).
+    /// - Cancellation-safe: a future dropped while it waits leaves the queue,
+    ///   gives back what it was assigned, wakes whoever can now go, and takes
+    ///   nothing.
+    /// - It works under any executor: the queue is
+    ///   `tokio::sync::Semaphore`, which needs no tokio runtime.
+    /// - Without a limit it never waits: it is [`try_get`](Self::try_get).
+    ///
+    /// # Errors
+    ///
+    /// - [`AcquireError::AboveLimit`] at once, without waiting, if the
+    ///   request is charged more than the whole limit;
+    /// - [`AcquireError::Get`] for what [`try_get`](Self::try_get) refuses:
+    ///   a request above `max_request`, an allocator failure.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// let pool = tierpool::BufPool::builder().max_outstanding_bytes(1 << 20).build()?;
+    /// let first = pool.acquire(1 << 20).await?; // the whole limit
+    /// let second = pool.acquire(1 << 20);       // waits for room ...
+    /// drop(first);                              // ... which the first's return makes
+    /// let second = second.await?;
+    /// assert_eq!(second.capacity(), 1 << 20);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # }).unwrap();
+    /// ```
+    #[track_caller]
+    pub fn acquire(
+        &self,
+        min_capacity: usize,
+    ) -> impl Future<Output = Result<PooledBuf<'_>, AcquireError>> + Send + '_ {
+        let caller = Location::caller();
+        let admissible = self.admissible(min_capacity);
+        async move {
+            admissible?;
+            checkout::acquire(min_capacity, PoolRef::Borrowed(&self.engine), caller).await
+        }
+    }
+
+    /// Like [`acquire`](Self::acquire), but `'static`, as
+    /// [`get_owned`](Self::get_owned) is: for a future that is spawned.
+    ///
+    /// # Errors
+    ///
+    /// As [`acquire`](Self::acquire).
+    #[track_caller]
+    pub fn acquire_owned(
+        self: &Arc<Self>,
+        min_capacity: usize,
+    ) -> impl Future<Output = Result<PooledBuf<'static>, AcquireError>> + Send + 'static {
+        let caller = Location::caller();
+        let admissible = self.admissible(min_capacity);
+        let engine = Arc::clone(&self.engine);
+        async move {
+            admissible?;
+            checkout::acquire(min_capacity, PoolRef::Owned(engine), caller).await
+        }
+    }
+
+    /// Like [`acquire`](Self::acquire), without waiting: an error at once if
+    /// the limit has no room for the request now.
+    ///
+    /// # Errors
+    ///
+    /// As [`acquire`](Self::acquire), and [`AcquireError::WouldWait`] if the
+    /// limit has no room now (counted in
+    /// [`AdmissionStats::would_wait`](crate::AdmissionStats::would_wait)).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use tierpool::AcquireError;
+    ///
+    /// let pool = tierpool::BufPool::builder().max_outstanding_bytes(64 * 1024).build()?;
+    /// let body = pool.try_acquire(60_000)?; // the 64 KiB tier: the whole limit
+    /// assert_eq!(pool.try_acquire(1).unwrap_err(), AcquireError::WouldWait { charge: 4096 });
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[track_caller]
+    pub fn try_acquire(&self, min_capacity: usize) -> Result<PooledBuf<'_>, AcquireError> {
+        self.try_acquire_with(min_capacity, PoolRef::Borrowed(&self.engine), Location::caller())
+    }
+
+    /// Like [`try_acquire`](Self::try_acquire), but `'static`.
+    ///
+    /// # Errors
+    ///
+    /// As [`try_acquire`](Self::try_acquire).
+    #[track_caller]
+    pub fn try_acquire_owned(self: &Arc<Self>, min_capacity: usize) -> Result<PooledBuf<'static>, AcquireError> {
+        self.try_acquire_with(min_capacity, PoolRef::Owned(Arc::clone(&self.engine)), Location::caller())
+    }
+
+    fn try_acquire_with<'a>(
+        &self,
+        min_capacity: usize,
+        pool: PoolRef<'a>,
+        caller: &'static Location<'static>,
+    ) -> Result<PooledBuf<'a>, AcquireError> {
+        self.admissible(min_capacity)?;
+        let result = checkout::get_paying(&self.engine, min_capacity, pool, caller, Pay::Try);
+        if let (Err(Refused::WouldWait { .. }), Some(admission)) = (&result, self.engine.admission()) {
+            admission.count_would_wait();
+        }
+        result.map_err(checkout::acquire_error)
+    }
+
+    /// Checks a request against `max_request` and the limit, before any
+    /// wait.
+    fn admissible(&self, min_capacity: usize) -> Result<(), AcquireError> {
+        let max_request = self.engine.config().max_request;
+        if min_capacity > max_request {
+            return Err(GetError::TooLarge { requested: min_capacity, limit: max_request }.into());
+        }
+        if let Some(admission) = self.engine.admission() {
+            let charge = checkout::charge_for(&self.engine, min_capacity);
+            if charge > admission.limit() {
+                return Err(AcquireError::AboveLimit { charge, limit: admission.limit() });
+            }
+        }
+        Ok(())
     }
 
     /// A chain of pooled chunks of the tier that serves `chunk_size`, for

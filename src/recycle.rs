@@ -58,64 +58,93 @@ pub(crate) fn give_back(engine: &Engine, origin: Origin, mut buf: Pooled, pristi
 /// passed on as `&mut BytesMut`, so not `#[cold]`.
 #[inline(never)]
 fn give_back_checked(engine: &Engine, origin: Origin, buf: Pooled) {
-    match origin.plain_tier() {
-        Some(from) => check_and_admit(engine, from, buf),
-        None => give_back_unusual(engine, origin, buf),
+    checked(engine, origin, buf, 0);
+}
+
+/// Ends a charged guard (a pool with `max_outstanding_bytes`): the same
+/// decisions, and the route's last call settles `charge`.
+#[cold]
+#[inline(never)]
+pub(crate) fn give_back_charged(engine: &Engine, origin: Origin, mut buf: Pooled, pristine: bool, charge: u32) {
+    if pristine {
+        let from = origin.known_tier();
+        buf.clear();
+        admit_returned(engine, from, from, buf, true, charge);
+        return;
     }
+    checked(engine, origin, buf, charge);
+}
+
+#[inline(always)]
+fn checked(engine: &Engine, origin: Origin, buf: Pooled, charge: u32) {
+    match origin.plain_tier() {
+        Some(from) => check_and_admit(engine, from, buf, charge),
+        None => give_back_unusual(engine, origin, buf, charge),
+    }
+}
+
+/// Pools the buffer of a guard of tier `from` with `charge` (0: none) in
+/// `tier`.
+#[inline(always)]
+fn admit_returned(engine: &Engine, from: usize, tier: usize, buf: Pooled, standard: bool, charge: u32) {
+    match charge {
+        0 => registry::admit(engine, Entry::Return { from }, tier, buf, standard),
+        charge => registry::admit_charged(engine, Entry::Return { from }, tier, buf, charge),
+    };
 }
 
 /// Normalises a returned buffer, then pools it or discards it. Most checked
 /// returns come back standard, in the tier they left: for those `registry::admit`
 /// is inlined with its decision already known.
 #[inline(always)]
-fn check_and_admit(engine: &Engine, from: usize, mut buf: Pooled) {
+fn check_and_admit(engine: &Engine, from: usize, mut buf: Pooled, charge: u32) {
     let config = engine.config();
     match normalise(&mut buf) {
         Ok(capacity) if capacity == config.size(from) => {
             scrub(config, &mut buf);
-            registry::admit(engine, Entry::Return { from }, from, buf, true);
+            admit_returned(engine, from, from, buf, true, charge);
         }
-        Ok(capacity) => admit_retiered(engine, from, buf, capacity),
-        Err(reason) => discard(engine, from, buf, reason),
+        Ok(capacity) => admit_retiered(engine, from, buf, capacity, charge),
+        Err(reason) => discard(engine, from, buf, reason, charge),
     }
 }
 
 /// A checked return that is not standard in the tier it left: pooled in the
 /// tier of its real allocation, or discarded.
 #[cold]
-fn admit_retiered(engine: &Engine, from: usize, mut buf: Pooled, capacity: usize) {
+fn admit_retiered(engine: &Engine, from: usize, mut buf: Pooled, capacity: usize, charge: u32) {
     let config = engine.config();
     match tier_of(config, capacity) {
         Ok(tier) => {
             scrub(config, &mut buf);
-            registry::admit(engine, Entry::Return { from }, tier, buf, capacity == config.size(tier));
+            admit_returned(engine, from, tier, buf, capacity == config.size(tier), charge);
         }
-        Err(reason) => discard(engine, from, buf, reason),
+        Err(reason) => discard(engine, from, buf, reason, charge),
     }
 }
 
 /// Drops a returned buffer that cannot be pooled, and counts why.
 #[cold]
-fn discard(engine: &Engine, from: usize, buf: Pooled, reason: Event) {
+fn discard(engine: &Engine, from: usize, buf: Pooled, reason: Event, charge: u32) {
     drop(buf);
-    registry::count(engine, Origin::tier(from), reason);
+    registry::end(engine, Origin::tier(from), reason, charge);
 }
 
 /// The returns of oversize guards, and of guards of a pool in a test mode.
 #[cold]
-fn give_back_unusual(engine: &Engine, origin: Origin, buf: Pooled) {
+fn give_back_unusual(engine: &Engine, origin: Origin, buf: Pooled, charge: u32) {
     if let Some(modes) = engine.test_modes() {
         modes.ended(&buf);
     }
     let Some(from) = origin.tier_index() else {
         drop(buf); // oversize: never pooled
-        return registry::count(engine, origin, Event::AboveCeiling);
+        return registry::end(engine, origin, Event::AboveCeiling, charge);
     };
     if engine.test_modes().and_then(TestModes::chaos).is_some_and(Chaos::drop_return) {
         drop(buf);
-        return registry::count(engine, origin, Event::Chaos);
+        return registry::end(engine, origin, Event::Chaos, charge);
     }
-    check_and_admit(engine, from, buf);
+    check_and_admit(engine, from, buf, charge);
 }
 
 /// Adopts a buffer from outside the pool (`BufPool::put`): the checked
@@ -126,7 +155,7 @@ pub(crate) fn adopt(engine: &Engine, mut buf: Pooled) -> Result<usize, Event> {
         Ok(tier) => tier,
         Err(reason) => {
             drop(buf);
-            registry::count(engine, Origin::FOREIGN, reason);
+            registry::end(engine, Origin::FOREIGN, reason, 0);
             return Err(reason);
         }
     };

@@ -31,10 +31,10 @@ use core::cell::{Cell, RefCell, RefMut};
 use core::mem::ManuallyDrop;
 use std::panic::Location;
 
+use crate::admission::{Pay, Refused};
 use crate::buffer::{Origin, Pooled};
-use crate::cache::{Admitted, Cache, Entry, Slot};
+use crate::cache::{Admitted, Cache, Entry, Slot, Taken};
 use crate::engine::Engine;
-use crate::error::GetError;
 use crate::stats::Event;
 
 thread_local! {
@@ -94,12 +94,15 @@ fn caches() -> &'static Caches {
 
 // === the routes into the thread-cache level ===
 
-/// A buffer of `tier`, its origin, and whether its guard starts pristine
-/// (`Cache::take`): this thread's cache, then the global depot, then a new
-/// allocation. `caller` is the checkout's call site, for `track_callers`.
+/// A buffer of `tier`, its origin, whether its guard starts pristine, and
+/// its charge (`Cache::take`): this thread's cache, then the global depot,
+/// then a new allocation. `caller` is the checkout's call site, for
+/// `track_callers`; `pay` says how a pool with `max_outstanding_bytes`
+/// charges it.
 ///
-/// Inlined is only its prefix: the cache hit of an up-to-date slot.
-/// Anything else starts over in [`take_slow`], the general path.
+/// Inlined is only its prefix: the cache hit of an up-to-date slot, which a
+/// limited pool never has (its slots keep stamp 0). Anything else starts
+/// over in [`take_slow`], the general path.
 #[inline(always)]
 pub(crate) fn take(
     engine: &Engine,
@@ -107,10 +110,11 @@ pub(crate) fn take(
     tier: usize,
     fallible: bool,
     caller: &'static Location<'static>,
-) -> Result<(Pooled, Origin, bool), GetError> {
+    pay: Pay,
+) -> Result<Taken, Refused> {
     match hit(engine, n, tier) {
-        Some(buf) => Ok((buf, Origin::tier(tier), true)),
-        None => take_slow(engine, n, tier, fallible, caller),
+        Some(buf) => Ok(Taken { buf, origin: Origin::tier(tier), pristine: true, charge: 0 }),
+        None => take_slow(engine, n, tier, fallible, caller, pay),
     }
 }
 
@@ -118,7 +122,7 @@ pub(crate) fn take(
 /// or `None`.
 #[inline(always)]
 #[cfg_attr(not(feature = "advice"), allow(unused_variables))]
-fn hit(engine: &Engine, n: usize, tier: usize) -> Option<Pooled> {
+pub(crate) fn hit(engine: &Engine, n: usize, tier: usize) -> Option<Pooled> {
     on_ready_slot(engine, (), |slot, ()| {
         let buf = slot.pop_fast(engine, tier).ok_or(())?;
         #[cfg(feature = "advice")]
@@ -139,28 +143,36 @@ fn on_ready_slot<T, R>(engine: &Engine, value: T, f: impl FnOnce(&mut Slot, T) -
     }
 }
 
+/// The general path of [`take`].
 #[cold]
 #[inline(never)]
-fn take_slow(
+pub(crate) fn take_slow(
     engine: &Engine,
     n: usize,
     tier: usize,
     fallible: bool,
     caller: &'static Location<'static>,
-) -> Result<(Pooled, Origin, bool), GetError> {
+    pay: Pay,
+) -> Result<Taken, Refused> {
     let mut slot = slot(engine);
-    slot.as_deref_mut().map_or(Cache::Direct, Cache::Thread).take(engine, n, tier, fallible, caller)
+    slot.as_deref_mut().map_or(Cache::Direct, Cache::Thread).take(engine, n, tier, fallible, caller, pay)
 }
 
-/// A new buffer of `size` bytes for a get of `origin`, counted as a miss:
-/// an oversize get.
+/// A new buffer of `size` bytes for a get of `origin`, counted as a miss,
+/// and its charge: an oversize get.
 #[cold]
-pub(crate) fn allocate(engine: &Engine, origin: Origin, size: usize, fallible: bool) -> Result<Pooled, GetError> {
+pub(crate) fn allocate(
+    engine: &Engine,
+    origin: Origin,
+    size: usize,
+    fallible: bool,
+    pay: Pay,
+) -> Result<(Pooled, u32), Refused> {
     let mut slot = slot(engine);
     let mut cache = slot.as_deref_mut().map_or(Cache::Direct, Cache::Thread);
     #[cfg(feature = "advice")]
     cache.record_request(engine, size);
-    cache.allocate(engine, origin, size, fallible)
+    cache.allocate_charged(engine, origin, size, fallible, pay)
 }
 
 /// Pools `buf`, which keeps every pooled-buffer invariant, in `tier`, as
@@ -191,13 +203,47 @@ fn push_fast(engine: &Engine, tier: usize, buf: Pooled) -> Result<(), Pooled> {
 #[inline(never)]
 fn admit_slow(engine: &Engine, entry: Entry, tier: usize, buf: Pooled) -> Admitted {
     let mut slot = slot(engine);
-    slot.as_deref_mut().map_or(Cache::Direct, Cache::Thread).admit(engine, entry, tier, buf)
+    slot.as_deref_mut().map_or(Cache::Direct, Cache::Thread).admit(engine, entry, tier, buf, 0)
 }
 
-/// Counts `event` for `origin` on the calling thread's counters.
-pub(crate) fn count(engine: &Engine, origin: Origin, event: Event) {
+/// [`admit`] for a charged guard's buffer (a pool with
+/// `max_outstanding_bytes`, whose slots never take the fast paths): its
+/// `charge` settles in the same visit.
+#[cold]
+#[inline(never)]
+pub(crate) fn admit_charged(engine: &Engine, entry: Entry, tier: usize, buf: Pooled, charge: u32) -> Admitted {
     let mut slot = slot(engine);
-    slot.as_deref_mut().map_or(Cache::Direct, Cache::Thread).count(engine, origin, event, 1);
+    slot.as_deref_mut().map_or(Cache::Direct, Cache::Thread).admit(engine, entry, tier, buf, charge)
+}
+
+/// Ends a guard (or chunk) of `origin` whose buffer is not pooled: counts
+/// `event` on the calling thread's counters and settles its `charge`.
+pub(crate) fn end(engine: &Engine, origin: Origin, event: Event, charge: u32) {
+    let mut slot = slot(engine);
+    let mut cache = slot.as_deref_mut().map_or(Cache::Direct, Cache::Thread);
+    cache.settle(engine, charge);
+    cache.count(engine, origin, event, 1);
+}
+
+/// Charges `bytes` to a limited pool for buffers to be taken later (a
+/// chain's room), or refuses: `false` if there is no room now.
+pub(crate) fn reserve(engine: &Engine, bytes: usize) -> bool {
+    let mut slot = slot(engine);
+    slot.as_deref_mut().map_or(Cache::Direct, Cache::Thread).reserve(engine, bytes)
+}
+
+/// Settles charges paid for buffers never taken: a chain's unused prepaid
+/// room.
+pub(crate) fn settle(engine: &Engine, bytes: usize) {
+    let mut slot = slot(engine);
+    slot.as_deref_mut().map_or(Cache::Direct, Cache::Thread).settle_bytes(engine, bytes);
+}
+
+/// Gives the calling thread's allowance back to the limit, before it waits.
+pub(crate) fn give_back_allowance(engine: &Engine) {
+    if let Some(mut slot) = slot(engine) {
+        slot.give_back_allowance(engine);
+    }
 }
 
 /// Releases the calling thread's cache for `engine`; returns the bytes

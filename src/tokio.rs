@@ -116,6 +116,12 @@ where
 /// and takes no new chunk while the read waits: a body that ends exactly on
 /// a chunk boundary fills exactly its chunks.
 ///
+/// In a pool with [`max_outstanding_bytes`](crate::Builder::max_outstanding_bytes),
+/// it first waits, first come first served, until the limit has room for the
+/// next chunk (cancel safe: dropped while waiting, it takes nothing). While
+/// it then waits for data it keeps that room, not the chunk, so it does not
+/// queue again; the chain gives the room back when it drops.
+///
 /// # Errors
 ///
 /// - Any error of the reader.
@@ -151,6 +157,11 @@ where
             // At the limit, `len() == limit`.
             _ => Err(ChainError::LimitExceeded { limit: chain.len() }.into()),
         };
+    }
+    // In a pool with `max_outstanding_bytes`, room for the next chunk first:
+    // the only place this read may wait for the limit (cancel safe).
+    if chain.needs_room() {
+        chain.wait_for_room().await;
     }
     // `read_buf` appends a chunk before it knows whether any byte comes; a
     // read that waits, fails or ends gives that empty chunk straight back,

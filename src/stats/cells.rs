@@ -85,9 +85,13 @@ pub(crate) enum Event {
     Skipped,
     /// A guard's return dropped by chaos (`Builder::chaos`).
     Chaos,
+    /// Bytes charged to, and settled with, the limit on outstanding bytes
+    /// (`admission.rs`), in the block's `limit` row only.
+    Charged,
+    Settled,
 }
 
-pub(crate) const EVENTS: usize = Event::Chaos as usize + 1;
+pub(crate) const EVENTS: usize = Event::Settled as usize + 1;
 
 /// The events of one tier. Padded, so that two tiers, and two threads'
 /// blocks, never share a cache line pair.
@@ -183,6 +187,9 @@ pub(crate) struct ThreadStats {
     oversize: TierCells,
     /// Buffers given to `BufPool::put` and discarded, by reason.
     foreign: TierCells,
+    /// `Charged` and `Settled`: bytes counted against the limit on
+    /// outstanding bytes, and back.
+    limit: TierCells,
     /// Requests by size (feature `advice`).
     #[cfg(feature = "advice")]
     pub(crate) requests: Requests,
@@ -195,6 +202,7 @@ impl ThreadStats {
             tiers,
             oversize: TierCells::default(),
             foreign: TierCells::default(),
+            limit: TierCells::default(),
             #[cfg(feature = "advice")]
             requests: Requests::default(),
         }
@@ -224,5 +232,10 @@ impl ThreadStats {
 
     pub(crate) fn foreign(&self) -> &TierCells {
         &self.foreign
+    }
+
+    /// The row of the limit on outstanding bytes.
+    pub(crate) fn limit(&self) -> &TierCells {
+        &self.limit
     }
 }

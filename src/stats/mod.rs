@@ -116,7 +116,14 @@ impl Totals {
         };
         let handed_out: u64 = tiers.iter().map(|t| t.gets).sum::<u64>() + oversize.gets;
         let ended: u64 = tiers.iter().map(TierStats::ended).sum::<u64>() + oversize.discarded + oversize.detached;
-        Stats { outstanding: handed_out.saturating_sub(ended), tiers, oversize, put_discards, max_retained_bytes: None }
+        Stats {
+            outstanding: handed_out.saturating_sub(ended),
+            tiers,
+            oversize,
+            put_discards,
+            max_retained_bytes: None,
+            admission: None,
+        }
     }
 }
 
@@ -185,6 +192,59 @@ pub struct Stats {
     /// The pool's byte budget, if it has one
     /// ([`Builder::max_retained_bytes`](crate::Builder::max_retained_bytes)).
     pub max_retained_bytes: Option<usize>,
+    /// The pool's limit on outstanding bytes, if it has one
+    /// ([`Builder::max_outstanding_bytes`](crate::Builder::max_outstanding_bytes)).
+    pub admission: Option<AdmissionStats>,
+}
+
+/// The limit on outstanding bytes
+/// ([`Builder::max_outstanding_bytes`](crate::Builder::max_outstanding_bytes)):
+/// what is handed out, and who waited or went past it.
+///
+/// The gauges are derived from counters that other threads change while the
+/// snapshot is taken, so they are exact only when the pool is quiet. With
+/// nothing handed out, `outstanding_bytes` is 0.
+///
+/// # Examples
+///
+/// ```
+/// let pool = tierpool::BufPool::builder().max_outstanding_bytes(64 * 1024).build()?;
+/// let a = pool.get(64 * 1024);
+/// let b = pool.get(100); // `get` never waits: it goes past the limit, counted
+/// let stats = pool.stats().admission.unwrap();
+/// assert_eq!((stats.outstanding_bytes, stats.overdrafts), (64 * 1024 + 4096, 1));
+/// drop((a, b));
+/// assert_eq!(pool.stats().admission.unwrap().outstanding_bytes, 0);
+/// # Ok::<(), tierpool::ConfigError>(())
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct AdmissionStats {
+    /// The limit, in bytes.
+    pub limit: usize,
+    /// Real capacity handed out and not yet back: guards, chain chunks and
+    /// room a chain charged ahead, and buffers behind `into_shared`.
+    pub outstanding_bytes: usize,
+    /// Room that threads took from the limit in batches and have not yet
+    /// charged to a buffer (at most 1/32 of the limit per thread).
+    pub reserved_bytes: usize,
+    /// Bytes forced past the limit by gets that do not wait, not yet repaid
+    /// (returns repay them before anyone waiting is served).
+    pub overdrawn_bytes: usize,
+    /// Checkouts that went past the limit (`get`, and the chain's writes
+    /// that cannot fail).
+    pub overdrafts: u64,
+    /// Bytes those checkouts went past the limit by, in total.
+    pub overdraft_bytes_total: u64,
+    /// `acquire`s (and `tokio::read_chain`'s chunks) that had to wait.
+    pub waits: u64,
+    /// Time spent in those waits, in total, including waits that were
+    /// cancelled.
+    pub wait_time: std::time::Duration,
+    /// `try_acquire`s and `try_extend_from_slice`s refused for room.
+    pub would_wait: u64,
+    /// Futures waiting now.
+    pub waiting: usize,
 }
 
 impl Stats {

@@ -1,0 +1,381 @@
+//! Admission: a hard limit on the bytes a pool has handed out
+//! (`Builder::max_outstanding_bytes`), with FIFO waiting for room.
+//!
+//! Accounting, for a pool with limit `L`:
+//!
+//! ```text
+//! permits  +  Σ allowance(thread)  +  Σ charge(out)  ==  L  +  debt      (always)
+//! ```
+//!
+//! - `permits` are the semaphore's: bytes nobody holds. Waiters queue on it,
+//!   first come first served (`tokio::sync::Semaphore`: FIFO, and a waiter
+//!   dropped while queued gives back what it was assigned and wakes the
+//!   next).
+//! - An *allowance* is a thread's reservation: permits taken in batches and
+//!   not yet backing a buffer. Only its own thread touches it.
+//! - A *charge* is the real capacity of one buffer handed out, counted from
+//!   its checkout until its guard (or chunk, or last `into_shared` clone)
+//!   ends; the guard carries it, and its end settles it.
+//! - `debt` is what `get`, which never waits, took beyond the limit
+//!   (*forced* charges, as in aws-c-s3). Bytes settled repay the debt before
+//!   they become permits again.
+//!
+//! So `Σ charge(out) <= L + debt`, and with no forced charge, the bytes
+//! handed out never exceed `L`.
+//!
+//! A thread takes at least `batch` bytes (1/64 of the limit) at a time and
+//! gives back what it holds above `2 × batch`, so the semaphore sees one
+//! operation per many checkouts. While someone waits, every thread gives
+//! back its whole allowance at its next checkout or return, so the room a
+//! waiter needs does not sit idle in other threads' allowances. A thread
+//! that never uses the pool again keeps at most `2 × batch` until it exits.
+
+use std::time::Duration;
+
+use crossbeam_utils::CachePadded;
+use tokio::sync::Semaphore;
+
+use crate::error::GetError;
+use crate::sync::{
+    AtomicU64, AtomicUsize,
+    Ordering::{Acquire, Relaxed, Release},
+};
+
+/// The largest limit: what `tokio::sync::Semaphore` can count.
+pub(crate) const MAX_LIMIT: usize = Semaphore::MAX_PERMITS;
+
+/// The largest single charge: `Semaphore::acquire_many` counts in `u32`, and
+/// a guard carries its charge in a `u32`.
+pub(crate) const MAX_CHARGE: usize = u32::MAX as usize;
+
+/// How a checkout pays its charge.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Pay {
+    /// From the allowance or the semaphore, or else as debt: never refused
+    /// (`get`, and the chain's writes that cannot fail).
+    Force,
+    /// From the allowance or the semaphore, or refused (`try_acquire`).
+    Try,
+    /// With `n` bytes already taken from the semaphore by a wait, and the
+    /// rest, if the buffer turns out larger, forced.
+    Prepaid(usize),
+}
+
+/// Why a checkout handed out nothing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Refused {
+    /// The get itself failed.
+    Get(GetError),
+    /// [`Pay::Try`], and the limit has no room for `charge` bytes now.
+    WouldWait { charge: usize },
+}
+
+impl From<GetError> for Refused {
+    fn from(err: GetError) -> Self {
+        Refused::Get(err)
+    }
+}
+
+/// A pool's admission state. `None` in the engine when unlimited.
+#[derive(Debug)]
+pub(crate) struct Admission {
+    limit: usize,
+    batch: usize,
+    semaphore: Semaphore,
+    /// Futures waiting for room: while non-zero, threads hold no allowance.
+    /// Read on every limited checkout and return, written only when a wait
+    /// starts or ends, so it has a line of its own.
+    waiting: CachePadded<AtomicUsize>,
+    /// The counters, written only on the paths that reach the semaphore.
+    shared: CachePadded<Shared>,
+}
+
+#[derive(Debug, Default)]
+struct Shared {
+    /// Forced bytes not yet repaid.
+    debt: AtomicUsize,
+    overdrafts: AtomicU64,
+    overdrawn_bytes: AtomicU64,
+    waits: AtomicU64,
+    wait_nanos: AtomicU64,
+    would_wait: AtomicU64,
+}
+
+/// What `Stats::admission` reports (see there).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Snapshot {
+    pub(crate) limit: usize,
+    pub(crate) available: usize,
+    pub(crate) debt: usize,
+    pub(crate) overdrafts: u64,
+    pub(crate) overdrawn_bytes: u64,
+    pub(crate) waits: u64,
+    pub(crate) wait_time: Duration,
+    pub(crate) would_wait: u64,
+    pub(crate) waiting: usize,
+}
+
+impl Admission {
+    pub(crate) fn new(limit: usize) -> Self {
+        Self {
+            limit,
+            batch: (limit / 64).max(1),
+            semaphore: Semaphore::new(limit),
+            waiting: CachePadded::new(AtomicUsize::new(0)),
+            shared: CachePadded::new(Shared::default()),
+        }
+    }
+
+    pub(crate) fn limit(&self) -> usize {
+        self.limit
+    }
+
+    /// Whether a future is waiting for room.
+    #[inline]
+    pub(crate) fn has_waiters(&self) -> bool {
+        self.waiting.load(Acquire) > 0
+    }
+
+    /// Takes exactly `n` permits, or none.
+    fn grant(&self, n: usize) -> bool {
+        let Ok(n32) = u32::try_from(n) else { return false };
+        match self.semaphore.try_acquire_many(n32) {
+            Ok(permit) => {
+                permit.forget();
+                true
+            }
+            Err(_) => false,
+        }
+    }
+
+    /// Gives `n` settled bytes back: to the debt first, then as permits,
+    /// which wake the waiters in order.
+    pub(crate) fn release(&self, n: usize) {
+        if n == 0 {
+            return;
+        }
+        let mut rest = n;
+        if self.shared.debt.load(Relaxed) > 0 {
+            let _ = self.shared.debt.fetch_update(Relaxed, Relaxed, |debt| {
+                let repaid = debt.min(n);
+                rest = n - repaid;
+                Some(debt - repaid)
+            });
+        }
+        if rest > 0 {
+            self.semaphore.add_permits(rest);
+        }
+    }
+
+    /// Records `n` bytes charged beyond the limit.
+    fn overdraw(&self, n: usize) {
+        self.shared.debt.fetch_add(n, Relaxed);
+        self.shared.overdrafts.fetch_add(1, Relaxed);
+        self.shared.overdrawn_bytes.fetch_add(n as u64, Relaxed);
+    }
+
+    /// Counts a `try_acquire` (or a chain's `try_` write) refused for room.
+    pub(crate) fn count_would_wait(&self) {
+        self.shared.would_wait.fetch_add(1, Relaxed);
+    }
+
+    /// Waits, first come first served, until `n` bytes (at most
+    /// [`MAX_CHARGE`], at most the limit) are free, and takes them. Dropped
+    /// while waiting, it leaves the queue, gives back what it was assigned
+    /// and takes nothing.
+    pub(crate) async fn wait_for(&self, n: usize) {
+        debug_assert!(n <= self.limit && n <= MAX_CHARGE);
+        let _waiting = Waiting::start(self);
+        let start = std::time::Instant::now();
+        // The semaphore is never closed.
+        if let Ok(permit) = self.semaphore.acquire_many(n as u32).await {
+            permit.forget();
+        }
+        let nanos = u64::try_from(start.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        self.shared.waits.fetch_add(1, Relaxed);
+        self.shared.wait_nanos.fetch_add(nanos, Relaxed);
+    }
+
+    pub(crate) fn snapshot(&self) -> Snapshot {
+        let s = &self.shared;
+        Snapshot {
+            limit: self.limit,
+            available: self.semaphore.available_permits(),
+            debt: s.debt.load(Relaxed),
+            overdrafts: s.overdrafts.load(Relaxed),
+            overdrawn_bytes: s.overdrawn_bytes.load(Relaxed),
+            waits: s.waits.load(Relaxed),
+            wait_time: Duration::from_nanos(s.wait_nanos.load(Relaxed)),
+            would_wait: s.would_wait.load(Relaxed),
+            waiting: self.waiting.load(Relaxed),
+        }
+    }
+}
+
+/// A wait in progress: counted in `waiting` from its start until it ends,
+/// granted or dropped.
+struct Waiting<'a>(&'a Admission);
+
+impl<'a> Waiting<'a> {
+    fn start(admission: &'a Admission) -> Self {
+        admission.waiting.fetch_add(1, Release);
+        Self(admission)
+    }
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0.waiting.fetch_sub(1, Release);
+    }
+}
+
+/// One thread's reservation against a pool's limit. Thread-local: a charge
+/// or a settlement it covers only compares and adds.
+#[derive(Debug, Default)]
+pub(crate) struct Allowance {
+    bytes: usize,
+}
+
+impl Allowance {
+    /// Pays a charge of `cost` bytes as `pay` says; `false` only for
+    /// [`Pay::Try`] without room.
+    pub(crate) fn charge(&mut self, admission: &Admission, cost: usize, pay: Pay) -> bool {
+        if let Pay::Prepaid(n) = pay {
+            self.take(admission, n);
+        }
+        if self.bytes < cost {
+            let need = cost - self.bytes;
+            // While others wait, take no more than needed: a batch would sit
+            // here while they wait for it.
+            let batch = if admission.has_waiters() { need } else { need.max(admission.batch) };
+            if admission.grant(batch) {
+                self.take(admission, batch);
+            } else if batch > need && admission.grant(need) {
+                self.take(admission, need);
+            } else if pay == Pay::Try {
+                return false;
+            } else {
+                admission.overdraw(need);
+                self.take(admission, need);
+            }
+        }
+        self.bytes -= cost;
+        self.keep(admission);
+        true
+    }
+
+    /// Takes back the charge of a buffer whose guard ended.
+    pub(crate) fn settle(&mut self, admission: &Admission, charge: usize) {
+        self.take(admission, charge);
+        self.keep(admission);
+    }
+
+    /// Adds `n` bytes, already out of the permits, to this allowance.
+    fn take(&mut self, _admission: &Admission, n: usize) {
+        self.bytes += n;
+    }
+
+    /// Keeps at most `2 × batch`, or nothing while someone waits.
+    fn keep(&mut self, admission: &Admission) {
+        let keep = if admission.has_waiters() {
+            0
+        } else if self.bytes > 2 * admission.batch {
+            admission.batch
+        } else {
+            return;
+        };
+        self.give_back(admission, self.bytes - keep);
+    }
+
+    fn give_back(&mut self, admission: &Admission, n: usize) {
+        if n > 0 {
+            self.bytes -= n;
+            admission.release(n);
+        }
+    }
+
+    /// Gives back everything (at thread exit, and when someone waits).
+    pub(crate) fn release_all(&mut self, admission: &Admission) {
+        self.give_back(admission, self.bytes);
+    }
+
+    /// Bytes reserved and not backing a buffer.
+    #[cfg(test)]
+    pub(crate) fn bytes(&self) -> usize {
+        self.bytes
+    }
+}
+
+/// A charge with no thread allowance (thread exit, re-entry): straight
+/// against the permits.
+pub(crate) fn charge_direct(admission: &Admission, cost: usize, pay: Pay) -> bool {
+    Allowance::default().charge_direct(admission, cost, pay)
+}
+
+impl Allowance {
+    fn charge_direct(mut self, admission: &Admission, cost: usize, pay: Pay) -> bool {
+        let paid = self.charge(admission, cost, pay);
+        self.release_all(admission);
+        paid
+    }
+}
+
+/// Settles a charge with no thread allowance.
+pub(crate) fn settle_direct(admission: &Admission, charge: usize) {
+    admission.release(charge);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The accounting identity, in a quiet moment.
+    fn balanced(a: &Admission, allowances: &[&Allowance], out: usize) {
+        let s = a.snapshot();
+        let held: usize = allowances.iter().map(|x| x.bytes()).sum();
+        assert_eq!(s.available + held + out, s.limit + s.debt, "{s:?}");
+    }
+
+    #[test]
+    fn charges_come_from_batches_and_balance() {
+        let a = Admission::new(64 * 4096);
+        let mut t = Allowance::default();
+        assert!(t.charge(&a, 4096, Pay::Try));
+        assert_eq!(t.bytes(), 0, "a batch is 4096 here: exactly the charge");
+        balanced(&a, &[&t], 4096);
+        t.settle(&a, 4096);
+        balanced(&a, &[&t], 0);
+        t.release_all(&a);
+        assert_eq!(a.snapshot().available, a.limit());
+    }
+
+    #[test]
+    fn try_is_refused_and_force_overdraws() {
+        let a = Admission::new(10_000);
+        let mut t = Allowance::default();
+        assert!(t.charge(&a, 8192, Pay::Try));
+        assert!(!t.charge(&a, 4096, Pay::Try), "1808 bytes left");
+        balanced(&a, &[&t], 8192);
+        assert!(t.charge(&a, 4096, Pay::Force));
+        let s = a.snapshot();
+        assert_eq!((s.overdrafts, s.debt), (1, 4096), "forced: the whole shortfall is debt");
+        balanced(&a, &[&t], 8192 + 4096);
+        t.settle(&a, 4096);
+        t.settle(&a, 8192);
+        t.release_all(&a);
+        let s = a.snapshot();
+        assert_eq!((s.debt, s.available), (0, 10_000), "settling repaid the debt first");
+    }
+
+    #[test]
+    fn a_waiter_makes_threads_hold_nothing() {
+        let a = Admission::new(64 * 1024);
+        let mut t = Allowance::default();
+        assert!(t.charge(&a, 100, Pay::Force));
+        assert!(t.bytes() > 0, "kept the rest of its batch");
+        let _w = Waiting::start(&a);
+        t.settle(&a, 100);
+        assert_eq!(t.bytes(), 0);
+        assert_eq!(a.snapshot().available, a.limit());
+    }
+}
