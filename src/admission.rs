@@ -38,7 +38,7 @@ use tokio::sync::Semaphore;
 use crate::error::GetError;
 use crate::sync::{
     AtomicU64, AtomicUsize,
-    Ordering::{Acquire, Relaxed, Release},
+    Ordering::{Relaxed, SeqCst},
 };
 
 /// The largest limit: what `tokio::sync::Semaphore` can count.
@@ -133,7 +133,7 @@ impl Admission {
     /// Whether a future is waiting for room.
     #[inline]
     pub(crate) fn has_waiters(&self) -> bool {
-        self.waiting.load(Acquire) > 0
+        self.waiting.load(SeqCst) > 0
     }
 
     /// Takes exactly `n` permits, or none.
@@ -180,12 +180,16 @@ impl Admission {
     }
 
     /// Waits, first come first served, until `n` bytes (at most
-    /// [`MAX_CHARGE`], at most the limit) are free, and takes them. Dropped
-    /// while waiting, it leaves the queue, gives back what it was assigned
-    /// and takes nothing.
-    pub(crate) async fn wait_for(&self, n: usize) {
+    /// [`MAX_CHARGE`], at most the limit) are free, and takes them. First it
+    /// takes back every thread's unused room (`allowances`), so none sits
+    /// idle while it waits. Dropped while waiting, it leaves the queue,
+    /// gives back what it was assigned and takes nothing.
+    pub(crate) async fn wait_for<'c>(&self, n: usize, allowances: impl Iterator<Item = &'c Allowance>) {
         debug_assert!(n <= self.limit && n <= MAX_CHARGE);
         let _waiting = Waiting::start(self);
+        for room in allowances {
+            room.release_all(self);
+        }
         let start = std::time::Instant::now();
         // The semaphore is never closed.
         if let Ok(permit) = self.semaphore.acquire_many(n as u32).await {
@@ -218,106 +222,110 @@ struct Waiting<'a>(&'a Admission);
 
 impl<'a> Waiting<'a> {
     fn start(admission: &'a Admission) -> Self {
-        admission.waiting.fetch_add(1, Release);
+        admission.waiting.fetch_add(1, SeqCst);
         Self(admission)
     }
 }
 
 impl Drop for Waiting<'_> {
     fn drop(&mut self) {
-        self.0.waiting.fetch_sub(1, Release);
+        self.0.waiting.fetch_sub(1, SeqCst);
     }
 }
 
-/// One thread's reservation against a pool's limit. Thread-local: a charge
-/// or a settlement it covers only compares and adds.
+/// One thread's reservation against a pool's limit: room taken from the
+/// permits in batches and not yet charged to a buffer. It lives in the
+/// thread's counter block, so a waiter can reach it: only its thread adds
+/// to it or spends it, and a future that starts to wait takes all of it
+/// ([`Admission::wait_for`]).
+///
+/// The hand-over is Dekker's: the owner changes its room, then reads
+/// `waiting`; a waiter raises `waiting`, then takes every room. All four
+/// are sequentially consistent, so at least one of the two sees the other,
+/// and no room stays with an owner while someone waits.
 #[derive(Debug, Default)]
 pub(crate) struct Allowance {
-    bytes: usize,
+    bytes: CachePadded<AtomicUsize>,
 }
 
 impl Allowance {
     /// Pays a charge of `cost` bytes as `pay` says; `false` only for
     /// [`Pay::Try`] without room.
-    pub(crate) fn charge(&mut self, admission: &Admission, cost: usize, pay: Pay) -> bool {
+    pub(crate) fn charge(&self, admission: &Admission, cost: usize, pay: Pay) -> bool {
+        let waiters = admission.has_waiters();
+        // While others wait, a `try_` takes no room it holds: the room is
+        // theirs, first come first served.
+        let mut have = if waiters && pay == Pay::Try {
+            self.release_all(admission);
+            0
+        } else {
+            self.bytes.swap(0, SeqCst)
+        };
         if let Pay::Prepaid(n) = pay {
-            self.take(admission, n);
+            have += n;
         }
-        if self.bytes < cost {
-            let need = cost - self.bytes;
+        if have < cost {
+            let need = cost - have;
             // While others wait, take no more than needed: a batch would sit
             // here while they wait for it.
-            let batch = if admission.has_waiters() { need } else { need.max(admission.batch) };
+            let batch = if waiters { need } else { need.max(admission.batch) };
             if admission.grant(batch) {
-                self.take(admission, batch);
+                have += batch;
             } else if batch > need && admission.grant(need) {
-                self.take(admission, need);
+                have += need;
             } else if pay == Pay::Try {
+                self.keep(admission, have);
                 return false;
             } else {
                 admission.overdraw(need);
-                self.take(admission, need);
+                have += need;
             }
         }
-        self.bytes -= cost;
-        self.keep(admission);
+        self.keep(admission, have - cost);
         true
     }
 
     /// Takes back the charge of a buffer whose guard ended.
-    pub(crate) fn settle(&mut self, admission: &Admission, charge: usize) {
-        self.take(admission, charge);
-        self.keep(admission);
+    pub(crate) fn settle(&self, admission: &Admission, charge: usize) {
+        self.keep(admission, charge);
     }
 
-    /// Adds `n` bytes, already out of the permits, to this allowance.
-    fn take(&mut self, _admission: &Admission, n: usize) {
-        self.bytes += n;
-    }
-
-    /// Keeps at most `2 × batch`, or nothing while someone waits.
-    fn keep(&mut self, admission: &Admission) {
-        let keep = if admission.has_waiters() {
-            0
-        } else if self.bytes > 2 * admission.batch {
-            admission.batch
-        } else {
-            return;
-        };
-        self.give_back(admission, self.bytes - keep);
-    }
-
-    fn give_back(&mut self, admission: &Admission, n: usize) {
-        if n > 0 {
-            self.bytes -= n;
-            admission.release(n);
+    /// Adds `extra` bytes, out of the permits, to the room; keeps at most
+    /// `2 × batch`, and nothing while someone waits.
+    fn keep(&self, admission: &Admission, extra: usize) {
+        let total = self.bytes.fetch_add(extra, SeqCst) + extra;
+        if total > 2 * admission.batch && !admission.has_waiters() {
+            let all = self.bytes.swap(0, SeqCst);
+            let kept = all.min(admission.batch);
+            admission.release(all - kept);
+            self.bytes.fetch_add(kept, SeqCst);
+        }
+        // After the last change: Dekker's read (see the type).
+        if admission.has_waiters() {
+            self.release_all(admission);
         }
     }
 
-    /// Gives back everything (at thread exit, and when someone waits).
-    pub(crate) fn release_all(&mut self, admission: &Admission) {
-        self.give_back(admission, self.bytes);
+    /// Gives all the room back (at thread exit, before a wait, and to a
+    /// waiter).
+    pub(crate) fn release_all(&self, admission: &Admission) {
+        admission.release(self.bytes.swap(0, SeqCst));
     }
 
     /// Bytes reserved and not backing a buffer.
     #[cfg(test)]
     pub(crate) fn bytes(&self) -> usize {
-        self.bytes
+        self.bytes.load(SeqCst)
     }
 }
 
 /// A charge with no thread allowance (thread exit, re-entry): straight
 /// against the permits.
 pub(crate) fn charge_direct(admission: &Admission, cost: usize, pay: Pay) -> bool {
-    Allowance::default().charge_direct(admission, cost, pay)
-}
-
-impl Allowance {
-    fn charge_direct(mut self, admission: &Admission, cost: usize, pay: Pay) -> bool {
-        let paid = self.charge(admission, cost, pay);
-        self.release_all(admission);
-        paid
-    }
+    let room = Allowance::default();
+    let paid = room.charge(admission, cost, pay);
+    room.release_all(admission);
+    paid
 }
 
 /// Settles a charge with no thread allowance.
@@ -339,7 +347,7 @@ mod tests {
     #[test]
     fn charges_come_from_batches_and_balance() {
         let a = Admission::new(64 * 4096);
-        let mut t = Allowance::default();
+        let t = Allowance::default();
         assert!(t.charge(&a, 4096, Pay::Try));
         assert_eq!(t.bytes(), 0, "a batch is 4096 here: exactly the charge");
         balanced(&a, &[&t], 4096);
@@ -352,7 +360,7 @@ mod tests {
     #[test]
     fn try_is_refused_and_force_overdraws() {
         let a = Admission::new(10_000);
-        let mut t = Allowance::default();
+        let t = Allowance::default();
         assert!(t.charge(&a, 8192, Pay::Try));
         assert!(!t.charge(&a, 4096, Pay::Try), "1808 bytes left");
         balanced(&a, &[&t], 8192);
@@ -370,7 +378,7 @@ mod tests {
     #[test]
     fn a_waiter_makes_threads_hold_nothing() {
         let a = Admission::new(64 * 1024);
-        let mut t = Allowance::default();
+        let t = Allowance::default();
         assert!(t.charge(&a, 100, Pay::Force));
         assert!(t.bytes() > 0, "kept the rest of its batch");
         let _w = Waiting::start(&a);

@@ -14,8 +14,7 @@
 
 use std::panic::Location;
 
-use crate::MAX_TIERS;
-use crate::admission::{self, Allowance, Pay, Refused};
+use crate::admission::{self, Pay, Refused};
 use crate::budget::Credit;
 use crate::buffer::{self, Origin, Pooled};
 use crate::debug::TestModes;
@@ -44,9 +43,6 @@ pub(crate) struct Slot {
     seen: Epochs,
     /// Bytes reserved from the pool's budget and not backing a buffer.
     credit: Credit,
-    /// Bytes reserved from the pool's limit on outstanding bytes and not
-    /// yet charged to a buffer (`admission.rs`).
-    allowance: Allowance,
     /// Refills and spills so far, to check the decay clock every
     /// `TRANSFER_TICK_EVERY` of them.
     transfers: u32,
@@ -54,9 +50,8 @@ pub(crate) struct Slot {
     /// meanwhile, so that get takes the slow path).
     sample_next: bool,
     /// Per tier, the fast hits left before a sampling pool records a get
-    /// (counted from the last check); `None` unless the pool samples. A
-    /// thin pointer, which keeps a slot at 88 bytes (see `SLOT_SIZE`).
-    until_sample: Option<Box<[u64; MAX_TIERS]>>,
+    /// (counted from the last check).
+    until_sample: Box<[u64]>,
     /// A xorshift state for the gaps between recorded hits.
     rng: u64,
     /// One magazine per tier.
@@ -67,8 +62,9 @@ pub(crate) struct Slot {
 }
 
 /// A slot's size. The registry finds a slot by index on every get and
-/// return; at 88 bytes that is one `imul`, where 96 (a sampling schedule
-/// kept as a slice) took two instructions.
+/// return: at 88 bytes that is one `imul`; at 80 or 96 it takes two
+/// instructions (`lea` and `shl`). Check the hit's instructions
+/// (`scripts/callgrind.sh`) before changing it.
 #[cfg(all(target_pointer_width = "64", not(tierpool_loom)))]
 const SLOT_SIZE: usize = 88;
 #[cfg(all(target_pointer_width = "64", not(tierpool_loom)))]
@@ -127,10 +123,9 @@ impl Slot {
             stamp: 0,
             seen: engine.now().1,
             credit: Credit::default(),
-            allowance: Allowance::default(),
             transfers: 0,
             sample_next: false,
-            until_sample: engine.sample_every().map(|_| Box::new([0; MAX_TIERS])),
+            until_sample: vec![0; config.tiers()].into_boxed_slice(),
             rng: seed(engine.next_slot()),
             mags,
             stats: Some(stats),
@@ -154,10 +149,9 @@ impl Slot {
             stamp: 0,
             seen: Epochs(0),
             credit: Credit::default(),
-            allowance: Allowance::default(),
             transfers: 0,
             sample_next: false,
-            until_sample: None,
+            until_sample: Box::default(),
             rng: 0,
             mags: Box::default(),
             stats: None,
@@ -238,8 +232,8 @@ impl Slot {
     }
 
     /// A sampling pool's per-tier schedule.
-    fn sampling(&mut self) -> &mut [u64; MAX_TIERS] {
-        self.until_sample.get_or_insert_with(|| Box::new([0; MAX_TIERS]))
+    fn sampling(&mut self) -> &mut [u64] {
+        &mut self.until_sample
     }
 
     /// A gap between two recorded hits: uniform in `1..2 × every`, so
@@ -313,15 +307,8 @@ impl Slot {
         if let Some(budget) = engine.budget() {
             self.credit.release_all(budget);
         }
-        if let Some(admission) = engine.admission() {
-            self.allowance.release_all(admission);
-        }
-    }
-
-    /// Gives the whole allowance back to the limit.
-    pub(crate) fn give_back_allowance(&mut self, engine: &Engine) {
-        if let Some(admission) = engine.admission() {
-            self.allowance.release_all(admission);
+        if let (Some(admission), Some(stats)) = (engine.admission(), &self.stats) {
+            stats.allowance.release_all(admission);
         }
     }
 
@@ -422,7 +409,7 @@ impl Cache<'_> {
         let (mut buf, standard) = match found {
             Ok(found) => found,
             Err(err) => {
-                self.settle_bytes(engine, paid);
+                self.settle_bytes(engine, paid, true);
                 return Err(err.into());
             }
         };
@@ -490,28 +477,31 @@ impl Cache<'_> {
                 Ok((buf, charge))
             }
             Err(err) => {
-                self.settle_bytes(engine, paid);
+                self.settle_bytes(engine, paid, true);
                 Err(err.into())
             }
         }
     }
 
-    /// Charges `cost` to a limited pool as `pay` says; returns what was
-    /// charged (0 for an unlimited pool).
+    /// Charges `cost` to a limited pool as `pay` says, for a buffer, and
+    /// counts it; returns what was charged (0 for an unlimited pool).
     fn charge(&mut self, engine: &Engine, cost: usize, pay: Pay) -> Result<usize, Refused> {
+        let paid = self.pay(engine, cost, pay)?;
+        if paid > 0 {
+            self.count_limit(engine, Event::Charged, paid);
+        }
+        Ok(paid)
+    }
+
+    /// Takes `cost` bytes of room under the limit as `pay` says, uncounted:
+    /// for a buffer ([`charge`](Self::charge)), or for a chain's room.
+    fn pay(&mut self, engine: &Engine, cost: usize, pay: Pay) -> Result<usize, Refused> {
         let Some(limit) = engine.admission() else { return Ok(0) };
         let paid = match self {
-            Cache::Thread(slot) => slot.allowance.charge(limit, cost, pay),
-            Cache::Direct => admission::charge_direct(limit, cost, pay),
+            Cache::Thread(Slot { stats: Some(stats), .. }) => stats.allowance.charge(limit, cost, pay),
+            Cache::Thread(_) | Cache::Direct => admission::charge_direct(limit, cost, pay),
         };
-        if !paid {
-            return Err(Refused::WouldWait { charge: cost });
-        }
-        if let Pay::Prepaid(n) = pay {
-            self.count_limit(engine, Event::Settled, n);
-        }
-        self.count_limit(engine, Event::Charged, cost);
-        Ok(cost)
+        if paid { Ok(cost) } else { Err(Refused::WouldWait { charge: cost }) }
     }
 
     /// A buffer taken with `paid` charged, and found to hold `capacity`:
@@ -529,28 +519,40 @@ impl Cache<'_> {
         u32::try_from(capacity).unwrap_or(u32::MAX)
     }
 
-    /// Charges `bytes` for buffers to be taken later; `false` if there is
-    /// no room now.
+    /// Takes `bytes` of room under the limit for buffers to be taken later
+    /// (a chain's), paid for with [`Pay::Prepaid`]; `false` if there is no
+    /// room now.
     pub(crate) fn reserve(&mut self, engine: &Engine, bytes: usize) -> bool {
-        self.charge(engine, bytes, Pay::Try).is_ok()
+        self.pay(engine, bytes, Pay::Try).is_ok()
     }
 
-    /// Settles a guard's `charge` (0: none).
+    /// Settles a guard's `charge` (0: none), and counts it.
     pub(crate) fn settle(&mut self, engine: &Engine, charge: u32) {
-        self.settle_bytes(engine, charge as usize);
+        if charge > 0 {
+            self.give_room(engine, charge as usize);
+            self.count_limit(engine, Event::Settled, charge as usize);
+        }
     }
 
-    /// Settles `bytes` charged to a limited pool.
-    pub(crate) fn settle_bytes(&mut self, engine: &Engine, bytes: usize) {
-        if bytes == 0 {
-            return;
+    /// Settles a buffer's charge that [`charge`](Self::charge) counted but
+    /// no guard carries (a failed allocation), or gives back room that
+    /// [`reserve`](Self::reserve) took (`counted == false`).
+    pub(crate) fn settle_bytes(&mut self, engine: &Engine, bytes: usize, counted: bool) {
+        if bytes > 0 {
+            self.give_room(engine, bytes);
+            if counted {
+                self.count_limit(engine, Event::Settled, bytes);
+            }
         }
+    }
+
+    /// Gives `bytes` of room back under the limit.
+    fn give_room(&mut self, engine: &Engine, bytes: usize) {
         let Some(limit) = engine.admission() else { return };
         match self {
-            Cache::Thread(slot) => slot.allowance.settle(limit, bytes),
-            Cache::Direct => admission::settle_direct(limit, bytes),
+            Cache::Thread(Slot { stats: Some(stats), .. }) => stats.allowance.settle(limit, bytes),
+            Cache::Thread(_) | Cache::Direct => admission::settle_direct(limit, bytes),
         }
-        self.count_limit(engine, Event::Settled, bytes);
     }
 
     /// Counts `bytes` charged or settled, in the limit's row of this

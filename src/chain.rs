@@ -447,8 +447,7 @@ impl PooledChain<'_> {
         let Some(admission) = engine.admission() else { return };
         let need = self.chunk_size - self.prepaid.min(self.chunk_size);
         if !registry::reserve(engine, need) {
-            registry::give_back_allowance(engine);
-            admission.wait_for(need).await;
+            admission.wait_for(need, engine.allowances()).await;
         }
         self.prepaid += need;
     }
@@ -481,16 +480,21 @@ impl PooledChain<'_> {
 
     /// Gives back a tail that holds nothing: one taken for a read that then
     /// waited, failed or found the end of the stream (`tokio::read_chain`).
-    /// In a pool with `max_outstanding_bytes` its room stays prepaid, so the
-    /// read does not wait for it again.
+    /// In a pool with `max_outstanding_bytes`, the chain then takes room for
+    /// its next chunk again if the limit has it and nobody waits for it, so
+    /// that the read need not queue again.
     #[cfg(feature = "tokio")]
     pub(crate) fn release_empty_tail(&mut self) {
         if self.home.is_some() && self.tail.is_empty() {
-            if let Some(mut chunk) = self.take_tail() {
-                self.prepaid += core::mem::take(&mut chunk.charge) as usize;
-                self.give_back(chunk);
-            }
+            self.release_tail();
             self.refresh_end();
+            let engine: &Engine = self.pool.engine();
+            if engine.admission().is_some() && self.prepaid < self.chunk_size {
+                let need = self.chunk_size - self.prepaid;
+                if registry::reserve(engine, need) {
+                    self.prepaid += need;
+                }
+            }
         }
     }
 

@@ -107,8 +107,7 @@ pub(crate) async fn acquire<'a>(
     };
     match get_paying(engine, n, pool.clone(), caller, Pay::Try) {
         Err(Refused::WouldWait { charge }) => {
-            registry::give_back_allowance(engine);
-            admission.wait_for(charge).await;
+            admission.wait_for(charge, engine.allowances()).await;
             get_paying(pool.engine(), n, pool.clone(), caller, Pay::Prepaid(charge)).map_err(acquire_error)
         }
         done => done.map_err(acquire_error),

@@ -25,7 +25,7 @@ use std::sync::OnceLock;
 
 use thread_local::ThreadLocal;
 
-use crate::admission::Admission;
+use crate::admission::{Admission, Allowance};
 use crate::budget::Budget;
 use crate::buffer::Origin;
 use crate::config::Config;
@@ -226,6 +226,12 @@ impl Engine {
         }
         self.common.requests.add_to(&mut sum);
         sum
+    }
+
+    /// Every thread's room under the limit on outstanding bytes, for a
+    /// waiter to take back.
+    pub(crate) fn allowances(&self) -> impl Iterator<Item = &Allowance> {
+        self.threads.iter().map(|block| &block.allowance)
     }
 
     /// Counts bytes charged or settled with the limit on a path without a

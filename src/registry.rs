@@ -232,18 +232,10 @@ pub(crate) fn reserve(engine: &Engine, bytes: usize) -> bool {
     slot.as_deref_mut().map_or(Cache::Direct, Cache::Thread).reserve(engine, bytes)
 }
 
-/// Settles charges paid for buffers never taken: a chain's unused prepaid
-/// room.
+/// Gives back room a chain took ahead and did not use.
 pub(crate) fn settle(engine: &Engine, bytes: usize) {
     let mut slot = slot(engine);
-    slot.as_deref_mut().map_or(Cache::Direct, Cache::Thread).settle_bytes(engine, bytes);
-}
-
-/// Gives the calling thread's allowance back to the limit, before it waits.
-pub(crate) fn give_back_allowance(engine: &Engine) {
-    if let Some(mut slot) = slot(engine) {
-        slot.give_back_allowance(engine);
-    }
+    slot.as_deref_mut().map_or(Cache::Direct, Cache::Thread).settle_bytes(engine, bytes, false);
 }
 
 /// Releases the calling thread's cache for `engine`; returns the bytes

@@ -117,10 +117,11 @@ where
 /// a chunk boundary fills exactly its chunks.
 ///
 /// In a pool with [`max_outstanding_bytes`](crate::Builder::max_outstanding_bytes),
-/// it first waits, first come first served, until the limit has room for the
-/// next chunk (cancel safe: dropped while waiting, it takes nothing). While
-/// it then waits for data it keeps that room, not the chunk, so it does not
-/// queue again; the chain gives the room back when it drops.
+/// a read that needs a new chunk first waits, first come first served,
+/// until the limit has room for it (cancel safe: dropped while waiting, it
+/// takes nothing). While it then waits for data it keeps that room, not the
+/// chunk, unless someone queues for it; the chain gives the room back when
+/// it drops.
 ///
 /// # Errors
 ///
@@ -158,24 +159,33 @@ where
             _ => Err(ChainError::LimitExceeded { limit: chain.len() }.into()),
         };
     }
-    // In a pool with `max_outstanding_bytes`, room for the next chunk first:
-    // the only place this read may wait for the limit (cancel safe).
-    if chain.needs_room() {
-        chain.wait_for_room().await;
-    }
     // `read_buf` appends a chunk before it knows whether any byte comes; a
     // read that waits, fails or ends gives that empty chunk straight back,
     // so a chain never ends in one and holds none while it waits. The
     // `read_buf` future keeps no state between polls, so each poll makes a
-    // new one, leaving the chain free in between.
-    std::future::poll_fn(|cx| {
-        let read = std::pin::pin!(reader.read_buf(&mut *chain)).poll(cx);
-        if !matches!(read, std::task::Poll::Ready(Ok(n)) if n > 0) {
-            chain.release_empty_tail();
+    // new one, leaving the chain free in between. In a pool with
+    // `max_outstanding_bytes`, a read that needs a chunk first has room for
+    // it, waiting in line for it if need be (the only wait for the limit).
+    loop {
+        if chain.needs_room() {
+            chain.wait_for_room().await;
         }
-        read
-    })
-    .await
+        let step = std::future::poll_fn(|cx| {
+            if chain.needs_room() {
+                // The room went back while the read waited: queue for it.
+                return std::task::Poll::Ready(None);
+            }
+            let read = std::pin::pin!(reader.read_buf(&mut *chain)).poll(cx);
+            if !matches!(read, std::task::Poll::Ready(Ok(n)) if n > 0) {
+                chain.release_empty_tail();
+            }
+            read.map(Some)
+        })
+        .await;
+        if let Some(read) = step {
+            return read;
+        }
+    }
 }
 
 /// A socket that can wait until it is readable without reading, then read

@@ -16,6 +16,7 @@
 
 use crossbeam_utils::CachePadded;
 
+use crate::admission::Allowance;
 use crate::buffer::Origin;
 use crate::sync::{Arc, AtomicU64, Ordering::Relaxed};
 
@@ -190,6 +191,9 @@ pub(crate) struct ThreadStats {
     /// `Charged` and `Settled`: bytes counted against the limit on
     /// outstanding bytes, and back.
     limit: TierCells,
+    /// The thread's room under the limit on outstanding bytes, which a
+    /// waiter takes back (`admission.rs`).
+    pub(crate) allowance: Allowance,
     /// Requests by size (feature `advice`).
     #[cfg(feature = "advice")]
     pub(crate) requests: Requests,
@@ -203,6 +207,7 @@ impl ThreadStats {
             oversize: TierCells::default(),
             foreign: TierCells::default(),
             limit: TierCells::default(),
+            allowance: Allowance::default(),
             #[cfg(feature = "advice")]
             requests: Requests::default(),
         }
