@@ -277,7 +277,10 @@ impl Allowance {
                 self.keep(admission, have);
                 return false;
             } else {
-                admission.overdraw(need);
+                // Forced: what room there is, and the rest as debt.
+                let room = admission.semaphore.available_permits().min(need);
+                let taken = if room > 0 && admission.grant(room) { room } else { 0 };
+                admission.overdraw(need - taken);
                 have += need;
             }
         }
@@ -291,10 +294,13 @@ impl Allowance {
     }
 
     /// Adds `extra` bytes, out of the permits, to the room; keeps at most
-    /// `2 × batch`, and nothing while someone waits.
+    /// `2 × batch`, and nothing while someone waits or the pool owes a
+    /// forced charge (room kept then would stand on debt).
     fn keep(&self, admission: &Admission, extra: usize) {
         let total = self.bytes.fetch_add(extra, SeqCst) + extra;
-        if total > 2 * admission.batch && !admission.has_waiters() {
+        if admission.shared.debt.load(Relaxed) > 0 {
+            self.release_all(admission);
+        } else if total > 2 * admission.batch && !admission.has_waiters() {
             let all = self.bytes.swap(0, SeqCst);
             let kept = all.min(admission.batch);
             admission.release(all - kept);
@@ -366,7 +372,11 @@ mod tests {
         balanced(&a, &[&t], 8192);
         assert!(t.charge(&a, 4096, Pay::Force));
         let s = a.snapshot();
-        assert_eq!((s.overdrafts, s.debt), (1, 4096), "forced: the whole shortfall is debt");
+        assert_eq!(
+            (s.overdrafts, s.debt, s.available),
+            (1, 4096 - 1808, 0),
+            "forced: the room there was, and the rest as debt"
+        );
         balanced(&a, &[&t], 8192 + 4096);
         t.settle(&a, 4096);
         t.settle(&a, 8192);
