@@ -15,7 +15,7 @@
 #   bash .ci/deep.sh asan       # AddressSanitizer, with its leak checker, over
 #                               # the integration tests that use real sockets
 #                               # and threads (it, stress, zero_alloc)
-#   bash .ci/deep.sh loom       # the loom models of the depot, the budget and the stamp
+#   bash .ci/deep.sh loom       # the loom models of the depot, the budget, the stamp and admission
 #   bash .ci/deep.sh flake      # scripts/flake.sh, 5 rounds under a CPU hog
 #
 # Cost on the 2-core machine: docs/verification.md.
@@ -71,7 +71,7 @@ if [[ "$what" == all || "$what" == flake ]]; then
 fi
 
 if [[ "$what" == all || "$what" == loom ]]; then
-    step "loom: the depot's limit, the budget's identity and the stamp's protocol under every interleaving"
+    step "loom: the depot's limit, the budget's identity, the stamp's protocol and admission's hand-over under every interleaving"
     RUSTFLAGS="--cfg tierpool_loom" cargo test --release --target-dir target/loom --lib loom
 fi
 

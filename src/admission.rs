@@ -218,10 +218,10 @@ impl Admission {
 
 /// A wait in progress: counted in `waiting` from its start until it ends,
 /// granted or dropped.
-struct Waiting<'a>(&'a Admission);
+pub(crate) struct Waiting<'a>(&'a Admission);
 
 impl<'a> Waiting<'a> {
-    fn start(admission: &'a Admission) -> Self {
+    pub(crate) fn start(admission: &'a Admission) -> Self {
         admission.waiting.fetch_add(1, SeqCst);
         Self(admission)
     }

@@ -2,14 +2,19 @@
 //! `RUSTFLAGS="--cfg tierpool_loom" cargo test --release --lib loom` (`.ci/deep.sh`).
 //!
 //! Under `--cfg tierpool_loom`, `sync.rs` swaps in loom's atomics, so loom explores
-//! every interleaving of the depot's, the budget's and the stamp's
-//! (`decay::Generations`) own atomic steps.
+//! every interleaving of the depot's, the budget's, the stamp's
+//! (`decay::Generations`) and the admission's own atomic steps.
+//! `tokio::sync::Semaphore`, behind admission's waiting, is a black box too:
+//! its order of waiters, cancellation and wake-ups are tokio's, checked by
+//! tokio's own loom models; the models here check the hand-over of the
+//! threads' room to a waiter, and the debt of forced charges, around it.
 //! `crossbeam_queue::ArrayQueue` is a black box to it (std atomics inside):
 //! each push or pop is one indivisible step, which is what crossbeam
 //! promises (a linearisable queue).
 
 use loom::thread;
 
+use crate::admission::{Admission, Allowance, Pay, Waiting};
 use crate::budget::{Budget, Credit};
 use crate::buffer::{Pooled, allocate};
 use crate::decay::Generations;
@@ -122,5 +127,57 @@ fn loom_a_cache_with_the_newest_stamp_has_seen_every_trim() {
         if gens.stamp() == stamp {
             assert!(before.trimmed_since(seen), "the newest stamp, kept without the trim before it");
         }
+    });
+}
+
+/// A thread takes room for a get, then returns the buffer, while a future
+/// starts to wait and takes back every thread's room: whichever goes first,
+/// no room stays with the thread while someone waits, so the waiter can
+/// have the whole limit.
+#[test]
+fn loom_admission_room_goes_to_a_waiter() {
+    loom::model(|| {
+        let admission = Arc::new(Admission::new(4 * 64)); // batches of 4 bytes
+        let room = Arc::new(Allowance::default());
+        let owner = {
+            let (admission, room) = (Arc::clone(&admission), Arc::clone(&room));
+            thread::spawn(move || {
+                assert!(room.charge(&admission, 2, Pay::Force));
+                room.settle(&admission, 2);
+            })
+        };
+        let waiting = Waiting::start(&admission);
+        room.release_all(&admission);
+        owner.join().unwrap();
+        assert_eq!(room.bytes(), 0, "no room stays with a thread while someone waits");
+        let s = admission.snapshot();
+        assert_eq!((s.available, s.debt), (admission.limit(), 0), "the waiter can have the whole limit");
+        drop(waiting);
+    });
+}
+
+/// A forced charge past the limit races a return on another thread: the
+/// debt is repaid before any room is kept, and once both buffers are back
+/// the limit is whole again, owed to nobody.
+#[test]
+fn loom_admission_forced_charges_are_repaid() {
+    loom::model(|| {
+        let admission = Arc::new(Admission::new(8));
+        let (here, there) = (Allowance::default(), Arc::new(Allowance::default()));
+        assert!(here.charge(&admission, 6, Pay::Try));
+        let other = {
+            let (admission, there) = (Arc::clone(&admission), Arc::clone(&there));
+            thread::spawn(move || {
+                assert!(there.charge(&admission, 4, Pay::Force)); // 2 of room, 2 owed
+                there.settle(&admission, 4);
+            })
+        };
+        here.settle(&admission, 6);
+        other.join().unwrap();
+        here.release_all(&admission);
+        there.release_all(&admission);
+        let s = admission.snapshot();
+        assert_eq!((s.available, s.debt), (8, 0), "{s:?}");
+        assert!(s.overdrafts <= 1);
     });
 }
