@@ -376,12 +376,73 @@ fn a_dropped_pools_thread_cache_is_freed_when_the_thread_next_registers() {
     assert!(freed >= (8 << 16) - (32 << 10), "registering freed {freed} bytes of a dropped pool's 512 KiB cache");
 }
 
+/// The slack of the burst tests: what the runtime and the tasks themselves
+/// allocate besides the buffers (64 small tasks and a timer-free
+/// current-thread runtime), far below one buffer.
+const BURST_SLACK: usize = 1 << 20;
+const BURST_TASKS: usize = 64;
+
+/// `BURST_TASKS` tasks each take a 1 MiB buffer, fill it and give it back,
+/// on one current-thread runtime, from a pool whose only tier is 4 KiB: each
+/// buffer is an exact-size, unpooled allocation, so the live heap is what is
+/// handed out. Returns the peak live heap above the start, and the pool's
+/// admission stats.
+fn burst(limit: Option<usize>) -> (usize, Option<tierpool::AdmissionStats>) {
+    let mut builder = BufPool::builder().tiers(&[4096]);
+    if let Some(limit) = limit {
+        builder = builder.max_outstanding_bytes(limit);
+    }
+    let pool = std::sync::Arc::new(builder.build().unwrap());
+    let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    // Without a limit every task holds its buffer until all have one, so the
+    // control's peak does not depend on the order tasks run in; with one, a
+    // barrier would never open (only the limit's worth can be out), and the
+    // bound holds in any order.
+    let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(BURST_TASKS));
+    let base = counting::live();
+    counting::reset_peak();
+    runtime.block_on(async {
+        let tasks: Vec<_> = (0..BURST_TASKS)
+            .map(|_| {
+                let (pool, barrier) = (std::sync::Arc::clone(&pool), std::sync::Arc::clone(&barrier));
+                tokio::spawn(async move {
+                    let mut buf = pool.acquire_owned(1 << 20).await.unwrap();
+                    buf.put_bytes(7, 1 << 20);
+                    if limit.is_none() {
+                        barrier.wait().await;
+                    }
+                    tokio::task::yield_now().await;
+                    drop(buf);
+                })
+            })
+            .collect();
+        for task in tasks {
+            task.await.unwrap();
+        }
+    });
+    let peak = counting::peak() - base;
+    (peak, pool.stats().admission)
+}
+
+fn a_burst_through_acquire_never_exceeds_the_limit() {
+    let limit = 8 << 20;
+    let (peak, admission) = burst(Some(limit));
+    let admission = admission.unwrap();
+    assert!(peak <= limit + BURST_SLACK, "peak live heap {peak} above the limit {limit} + slack");
+    assert!(peak >= limit, "the limit's worth was out at once ({peak})");
+    assert_eq!((admission.outstanding_bytes, admission.overdrafts), (0, 0), "{admission:?}");
+    assert!(admission.waits > 0, "the burst waited: {admission:?}");
+    // The control: the same burst without a limit has every buffer out.
+    let (peak, _) = burst(None);
+    assert!(peak >= BURST_TASKS << 20, "without a limit, {peak} bytes at the peak");
+}
+
 fn main() {
     if cfg!(miri) {
         println!("tests/heap.rs: skipped under Miri (a 16 MiB arena and megabyte writes)");
         return;
     }
-    let tests: [(&str, fn()); 10] = [
+    let tests: [(&str, fn()); 11] = [
         (
             "a_grown_buffer_behind_a_split_off_view_is_not_retained",
             a_grown_buffer_behind_a_split_off_view_is_not_retained,
@@ -407,6 +468,7 @@ fn main() {
             "a_dropped_pools_thread_cache_is_freed_when_the_thread_next_registers",
             a_dropped_pools_thread_cache_is_freed_when_the_thread_next_registers,
         ),
+        ("a_burst_through_acquire_never_exceeds_the_limit", a_burst_through_acquire_never_exceeds_the_limit),
     ];
     let filter = std::env::args().skip(1).find(|a| !a.starts_with('-'));
     let mut ran = 0;
