@@ -252,15 +252,9 @@ impl Allowance {
     /// Pays a charge of `cost` bytes as `pay` says; `false` only for
     /// [`Pay::Try`] without room.
     pub(crate) fn charge(&self, admission: &Admission, cost: usize, pay: Pay) -> bool {
-        let waiters = admission.has_waiters();
-        // While others wait, a `try_` takes no room it holds: the room is
-        // theirs, first come first served.
-        let mut have = if waiters && pay == Pay::Try {
-            self.release_all(admission);
-            0
-        } else {
-            self.bytes.swap(0, SeqCst)
-        };
+        // While anyone waits this is 0: a thread keeps no room then (`keep`),
+        // and a waiter took what it had, so a `try_` cannot overtake them.
+        let mut have = self.bytes.swap(0, SeqCst);
         if let Pay::Prepaid(n) = pay {
             have += n;
         }
@@ -268,7 +262,7 @@ impl Allowance {
             let need = cost - have;
             // While others wait, take no more than needed: a batch would sit
             // here while they wait for it.
-            let batch = if waiters { need } else { need.max(admission.batch) };
+            let batch = if admission.has_waiters() { need } else { need.max(admission.batch) };
             if admission.grant(batch) {
                 have += batch;
             } else if batch > need && admission.grant(need) {

@@ -157,6 +157,14 @@ fn get_never_waits_and_counts_what_it_overdraws() {
     drop((forced, served));
     assert_eq!(admission(&pool).overdraft_bytes_total, 64 * 1024);
     assert_settled(&pool);
+    // A forced buffer returned first repays its overdraft at once: the
+    // thread keeps no room that stands on debt.
+    let held = pool.try_acquire(MIB).unwrap();
+    drop(pool.get(4096));
+    let a = admission(&pool);
+    assert_eq!((a.outstanding_bytes, a.overdrawn_bytes, a.reserved_bytes), (MIB, 0, 0), "{a:?}");
+    drop(held);
+    assert_settled(&pool);
 }
 
 #[test]
