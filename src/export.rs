@@ -20,6 +20,9 @@
 //! | `tierpool_put_discards_total` | counter | `pool`, `reason` |
 //! | `tierpool_outstanding_buffers` | gauge | `pool` |
 //! | `tierpool_max_retained_bytes` | gauge, only with a byte budget | `pool` |
+//! | `tierpool_max_outstanding_bytes`, `tierpool_outstanding_bytes`, `tierpool_reserved_bytes`, `tierpool_overdrawn_bytes`, `tierpool_waiting` | gauge, only with a limit on outstanding bytes | `pool` |
+//! | `tierpool_overdrafts_total`, `tierpool_overdraft_bytes_total`, `tierpool_waits_total`, `tierpool_would_wait_total` | counter, only with that limit | `pool` |
+//! | `tierpool_wait_microseconds_total` | counter, only with that limit (a `metrics` counter is an integer) | `pool` |
 //!
 //! `pool` is [`Builder::name`](crate::Builder::name); `tier` is the tier's
 //! size in bytes; `reason` is one of `above_ceiling`, `shared`, `too_small`,
@@ -92,6 +95,21 @@ fn export(pool: &str, stats: &Stats) {
     if let Some(budget) = stats.max_retained_bytes {
         gauge!("tierpool_max_retained_bytes", &labels).set(budget as f64);
     }
+    if let Some(a) = &stats.admission {
+        gauge!("tierpool_max_outstanding_bytes", &labels).set(a.limit as f64);
+        gauge!("tierpool_outstanding_bytes", &labels).set(a.outstanding_bytes as f64);
+        gauge!("tierpool_reserved_bytes", &labels).set(a.reserved_bytes as f64);
+        gauge!("tierpool_overdrawn_bytes", &labels).set(a.overdrawn_bytes as f64);
+        gauge!("tierpool_waiting", &labels).set(a.waiting as f64);
+        counter!("tierpool_overdrafts_total", &labels).absolute(a.overdrafts);
+        counter!("tierpool_overdraft_bytes_total", &labels).absolute(a.overdraft_bytes_total);
+        counter!("tierpool_waits_total", &labels).absolute(a.waits);
+        counter!("tierpool_would_wait_total", &labels).absolute(a.would_wait);
+        // A `metrics` counter is an integer: the wait time in whole
+        // microseconds, as `_microseconds_total`.
+        let micros = u64::try_from(a.wait_time.as_micros()).unwrap_or(u64::MAX);
+        counter!("tierpool_wait_microseconds_total", &labels).absolute(micros);
+    }
 }
 
 /// One counter per discard reason, under `name`, with `labels` and `reason`.
@@ -120,6 +138,17 @@ fn describe() {
     for (name, help) in bytes {
         describe_gauge!(name, Unit::Bytes, help);
     }
+    for (name, help) in [
+        ("tierpool_max_outstanding_bytes", "The pool's limit on bytes handed out."),
+        ("tierpool_outstanding_bytes", "Bytes of real capacity handed out and not yet back."),
+        ("tierpool_reserved_bytes", "Room under the limit that threads took and have not used."),
+        ("tierpool_overdrawn_bytes", "Bytes gets forced past the limit, not yet repaid."),
+    ] {
+        describe_gauge!(name, Unit::Bytes, help);
+    }
+    describe_counter!("tierpool_overdraft_bytes_total", Unit::Bytes, "Bytes gets forced past the limit, in total.");
+    describe_gauge!("tierpool_waiting", Unit::Count, "Futures waiting for room under the limit.");
+    describe_counter!("tierpool_wait_microseconds_total", Unit::Microseconds, "Time spent waiting for room.");
     describe_gauge!("tierpool_retained_buffers", Unit::Count, "Buffers the pool keeps, per tier.");
     describe_gauge!("tierpool_outstanding_buffers", Unit::Count, "Guards handed out and not yet ended.");
     for (name, help) in [
@@ -139,6 +168,9 @@ fn describe() {
         ("tierpool_oversize_discarded_total", "Oversize guards that ended."),
         ("tierpool_oversize_detached_total", "Oversize guards detached."),
         ("tierpool_put_discards_total", "Buffers given with put and refused, by reason."),
+        ("tierpool_overdrafts_total", "Gets that went past the limit on outstanding bytes."),
+        ("tierpool_waits_total", "Acquires that waited for room."),
+        ("tierpool_would_wait_total", "try_acquires refused for room."),
     ] {
         describe_counter!(name, Unit::Count, help);
     }

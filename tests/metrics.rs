@@ -127,6 +127,36 @@ fn every_exported_value_equals_its_stats_field() {
 }
 
 #[test]
+fn a_limited_pool_exports_its_admission_stats() {
+    let pool = BufPool::builder().name("bodies").max_outstanding_bytes(1 << 20).build().unwrap();
+    let held = pool.try_acquire(1 << 20).unwrap();
+    let forced = pool.get(64 << 10); // past the limit: an overdraft
+    assert!(pool.try_acquire(10).is_err()); // refused for room
+    let stats = pool.stats().admission.unwrap();
+    let published = export(&[&pool]);
+    let l = [("pool", "bodies")];
+    for (name, value) in [
+        ("tierpool_max_outstanding_bytes", stats.limit as u64),
+        ("tierpool_outstanding_bytes", stats.outstanding_bytes as u64),
+        ("tierpool_reserved_bytes", stats.reserved_bytes as u64),
+        ("tierpool_overdrawn_bytes", stats.overdrawn_bytes as u64),
+        ("tierpool_waiting", stats.waiting as u64),
+        ("tierpool_overdrafts_total", stats.overdrafts),
+        ("tierpool_overdraft_bytes_total", stats.overdraft_bytes_total),
+        ("tierpool_waits_total", stats.waits),
+        ("tierpool_would_wait_total", stats.would_wait),
+        ("tierpool_wait_microseconds_total", stats.wait_time.as_micros() as u64),
+    ] {
+        assert_eq!(get(&published, name, &l), value as f64, "{name}");
+    }
+    assert_eq!((stats.outstanding_bytes, stats.overdrafts, stats.would_wait), ((1 << 20) + (64 << 10), 1, 1));
+    // An unlimited pool publishes none of them.
+    let plain = BufPool::new();
+    assert!(!export(&[&plain]).keys().any(|(name, _)| name.contains("outstanding_bytes")));
+    drop((held, forced));
+}
+
+#[test]
 fn names_and_labels_follow_prometheus_conventions() {
     let pool = BufPool::new();
     drop(pool.get(1));
