@@ -28,6 +28,10 @@
 //! `tierpool_bufmut` on a pool with `track_callers(true)`,
 //! `track_callers_sampled(128)` or `chaos(1)`: what the test modes and the
 //! sampled tracking cost.
+//! `tierpool_limited` is `tierpool_bufmut` on a pool with
+//! `max_outstanding_bytes(1 GiB)`: what the limit's accounting costs a hit
+//! (a limited pool takes its general paths; its room comes from the
+//! thread's batch).
 
 use std::hint::black_box;
 use std::ops::DerefMut;
@@ -60,10 +64,11 @@ fn main() {
                 opaque_bufmut(&mut buf);
             }
         }
-        "tierpool_tracked" | "tierpool_chaos" | "tierpool_sampled" => {
+        "tierpool_tracked" | "tierpool_chaos" | "tierpool_sampled" | "tierpool_limited" => {
             let builder = tierpool::BufPool::builder();
             let pool = match mode.as_str() {
                 "tierpool_tracked" => builder.track_callers(true),
+                "tierpool_limited" => builder.max_outstanding_bytes(1 << 30),
                 // `track_callers_sampled(128)`: one get in 128, on average, recorded.
                 "tierpool_sampled" => builder.track_callers_sampled(128),
                 _ => builder.chaos(1),
