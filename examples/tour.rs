@@ -3,7 +3,8 @@
 //! `BytesMut`, each in interleaved rounds (median and range of each side,
 //! and "within noise" when the ranges overlap): a cross-thread hand-off of
 //! 64 KiB buffers, 64 buffers of 64 KiB out at once, and a loopback JSON
-//! service over TCP with tokio.
+//! service over TCP with tokio. Last, a burst of 1 MiB bodies from a pool
+//! with and without `max_outstanding_bytes`.
 //!
 //! Run: `cargo run --release --example tour`
 
@@ -83,6 +84,9 @@ fn main() {
 
     section("7. A loopback workload: JSON over TCP, unpooled vs pooled");
     workload::run();
+
+    section("8. A burst under a limit: 32 bodies of 1 MiB at once, with and without max_outstanding_bytes");
+    burst();
 }
 
 const ROUNDS: usize = 7;
@@ -134,6 +138,63 @@ fn held<B: BufMut>(make: impl Fn() -> B) -> f64 {
         out.clear();
     }
     start.elapsed().as_nanos() as f64 / (HELD_ROUNDS * 64) as f64
+}
+
+const BURST_TASKS: usize = 32;
+const BODY: usize = 1 << 20;
+const BURST_LIMIT: usize = 8 << 20;
+
+/// `BURST_TASKS` tasks at once, each taking a 1 MiB buffer, filling it,
+/// yielding (where a server would wait on its socket) and dropping it: from
+/// a pool without a limit through `get_owned`, and from one with
+/// `max_outstanding_bytes` through `acquire_owned`, which waits for room.
+/// One thread, so every task takes its buffer before the first one drops.
+fn burst() {
+    println!(
+        "  {BURST_TASKS} tasks on one thread, each: take a 1 MiB buffer, fill it, yield (a socket read would wait here), drop it"
+    );
+    let runtime = tokio::runtime::Builder::new_current_thread().build().expect("runtime");
+    for limit in [None, Some(BURST_LIMIT)] {
+        let pool = Arc::new(match limit {
+            Some(bytes) => BufPool::builder().max_outstanding_bytes(bytes).build().expect("valid settings"),
+            None => BufPool::new(),
+        });
+        let baseline = common::live();
+        common::reset_peak();
+        runtime.block_on(async {
+            let tasks: Vec<_> = (0..BURST_TASKS)
+                .map(|i| {
+                    let pool = Arc::clone(&pool);
+                    tokio::spawn(async move {
+                        let mut body = match limit {
+                            Some(_) => pool.acquire_owned(BODY).await.expect("1 MiB is within the limit"),
+                            None => pool.get_owned(BODY),
+                        };
+                        body.put_bytes(i as u8, BODY);
+                        tokio::task::yield_now().await;
+                        body.iter().map(|&b| u64::from(b)).sum::<u64>()
+                    })
+                })
+                .collect();
+            for (i, task) in tasks.into_iter().enumerate() {
+                assert_eq!(task.await.expect("task"), (i as u8) as u64 * BODY as u64);
+            }
+        });
+        let peak = human(common::peak().saturating_sub(baseline));
+        // Releases what the pool keeps, this thread's cache included (the
+        // tasks ran here), so the next pool starts from a clean baseline.
+        let kept = human(pool.trim());
+        match pool.stats().admission {
+            None => println!("  {:<38} peak live heap {peak:>8}, kept {kept:>6}; no limit", "pooled (get_owned):"),
+            Some(a) => println!(
+                "  {:<38} peak live heap {peak:>8}, kept {kept:>6}; {} of {BURST_TASKS} acquires waited, {} overdrafts",
+                format!("pooled+limit (acquire_owned, {}):", human(a.limit)),
+                a.waits,
+                a.overdrafts
+            ),
+        }
+    }
+    println!("  (RSS, page faults and latency, over TCP: cargo run --release --features tokio --example burst_server)");
 }
 
 fn print_stats(stats: &Stats) {

@@ -8,7 +8,7 @@
 #[path = "../../tests/support/counting.rs"]
 mod counting;
 
-pub use counting::{Counting, Counts, live};
+pub use counting::{Counting, Counts, live, peak, reset_peak};
 
 /// `1.5 MiB`, `64 KiB`, `300 B`.
 pub fn human(bytes: u64) -> String {
