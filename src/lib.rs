@@ -67,6 +67,13 @@
 //!   and 8 (256 KiB, 4 MiB and 8 MiB): bounds for a burst, not a steady state.
 //! - **A hard budget.** [`Builder::max_retained_bytes`] caps the bytes held in
 //!   all queues and caches together, at every instant.
+//! - **A limit on what is handed out.** [`Builder::max_outstanding_bytes`]
+//!   caps the bytes out in guards, chains and shared buffers:
+//!   [`BufPool::acquire`] waits for room, first come first served and
+//!   cancellation-safe, under any executor; [`BufPool::try_acquire`] returns
+//!   [`AcquireError::WouldWait`]; `get` never waits, and what it takes past
+//!   the limit is counted ([`AdmissionStats`]). A burst of uploads then waits
+//!   instead of running the server out of memory.
 //! - **Released.** Buffers unused for a whole
 //!   [`idle_timeout`](Builder::idle_timeout) (30 s by default) are released
 //!   without a background thread, or on demand by [`BufPool::decay`].
