@@ -123,12 +123,17 @@ pub(crate) fn take(
 #[inline(always)]
 #[cfg_attr(not(feature = "advice"), allow(unused_variables))]
 pub(crate) fn hit(engine: &Engine, n: usize, tier: usize) -> Option<Pooled> {
-    on_ready_slot(engine, (), |slot, ()| {
-        let buf = slot.pop_fast(engine, tier).ok_or(())?;
-        #[cfg(feature = "advice")]
-        slot.record_request(n);
-        Ok(buf)
-    })
+    on_ready_slot(
+        engine,
+        (),
+        #[inline(always)]
+        |slot, ()| {
+            let buf = slot.pop_fast(engine, tier).ok_or(())?;
+            #[cfg(feature = "advice")]
+            slot.record_request(n);
+            Ok(buf)
+        },
+    )
     .ok()
 }
 
@@ -143,9 +148,9 @@ fn on_ready_slot<T, R>(engine: &Engine, value: T, f: impl FnOnce(&mut Slot, T) -
     }
 }
 
-/// The general path of [`take`].
-#[cold]
-#[inline(never)]
+/// The general path of [`take`]: inlined into its callers' own cold paths
+/// (`checkout::get_slow`), so that a miss pays one call, not two.
+#[inline(always)]
 pub(crate) fn take_slow(
     engine: &Engine,
     n: usize,
