@@ -222,6 +222,9 @@ fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
         prop_assert_eq!(a.outstanding_bytes, out.charged(), "{:?}", a);
         prop_assert!(a.outstanding_bytes <= LIMIT + a.overdrawn_bytes, "{:?}", a);
         prop_assert_eq!(a.waiting, waiting.len());
+        if let Err(broken) = pool.stats().check() {
+            prop_assert!(false, "{}", broken);
+        }
     }
     // Everything back: each waiter is served in turn.
     drop(out.guards);

@@ -22,6 +22,9 @@ pub enum Identity {
     Retained,
     /// 6: `retained_bytes() <= max_retained_bytes`.
     Budget,
+    /// 7: with a limit on outstanding bytes, `outstanding_bytes <= limit +
+    /// overdrawn_bytes`, and nothing is out or owed with no guard out.
+    Admission,
 }
 
 /// An identity that a snapshot breaks, from [`Stats::check`]: `left` should
@@ -50,6 +53,9 @@ impl core::fmt::Display for Broken {
                 "retained_buffers = prefilled + returns + adopted − hits − global_full − trimmed − decayed"
             }
             Identity::Budget => "retained_bytes <= max_retained_bytes",
+            Identity::Admission => {
+                "outstanding_bytes <= max_outstanding_bytes + overdrawn_bytes, and 0 with no guard out"
+            }
         };
         write!(f, "tierpool stats: {what} does not hold")?;
         if let Some(size) = self.tier {
@@ -125,6 +131,18 @@ impl Stats {
         {
             return broken(Identity::Budget, None, self.retained_bytes(), budget as u64);
         }
+        if let Some(a) = &self.admission {
+            let bound = a.limit.saturating_add(a.overdrawn_bytes);
+            if a.outstanding_bytes > bound {
+                return broken(Identity::Admission, None, a.outstanding_bytes as u64, bound as u64);
+            }
+            // With no guard out, only a chain's room ahead may be; nothing is
+            // out, and a forced charge with nothing out is repaid.
+            if self.outstanding == 0 && (a.outstanding_bytes > 0 || a.overdrawn_bytes > 0) {
+                let owed = a.outstanding_bytes.max(a.overdrawn_bytes) as u64;
+                return broken(Identity::Admission, None, owed, 0);
+            }
+        }
         Ok(())
     }
 }
@@ -155,6 +173,21 @@ mod tests {
         assert_eq!(identity(|s| s.tiers[0].detached = 5), Identity::Outstanding);
         assert_eq!(identity(|s| s.tiers[1].prefilled = 1), Identity::Retained);
         assert_eq!(identity(|s| s.max_retained_bytes = Some(4096)), Identity::Budget);
+        let limited = BufPool::builder().max_outstanding_bytes(64 * 1024).build().unwrap();
+        let out = limited.get(100);
+        let with_limit = limited.stats();
+        assert_eq!(with_limit.check(), Ok(()));
+        let identity = |mutate: fn(&mut crate::AdmissionStats)| {
+            let mut s = with_limit.clone();
+            mutate(s.admission.as_mut().unwrap());
+            s.check().unwrap_err().identity
+        };
+        assert_eq!(identity(|a| a.outstanding_bytes = 64 * 1024 + 1), Identity::Admission);
+        drop(out);
+        let mut idle = limited.stats();
+        assert_eq!(idle.check(), Ok(()));
+        idle.admission.as_mut().unwrap().overdrawn_bytes = 1;
+        assert_eq!(idle.check().unwrap_err().identity, Identity::Admission);
         let message = stats.clone().check().map(|()| String::new()).unwrap_or_else(|b| b.to_string());
         assert!(message.is_empty());
         let mut s = stats.clone();

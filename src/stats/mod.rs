@@ -159,7 +159,10 @@ fn add(sum: &mut [u64; EVENTS], cells: &TierCells) {
 ///    global_hits − global_full − trimmed − decayed` (a return or an
 ///    adoption may enter another tier than it is counted in, so the sum
 ///    holds, not each tier's);
-/// 6. with a byte budget, `retained_bytes() <= max_retained_bytes`.
+/// 6. with a byte budget, `retained_bytes() <= max_retained_bytes`;
+/// 7. with a limit on outstanding bytes ([`AdmissionStats`]),
+///    `outstanding_bytes <= limit + overdrawn_bytes`, and with no guard out
+///    (`outstanding == 0`), no bytes are out or owed.
 ///
 /// # Examples
 ///
