@@ -455,6 +455,12 @@ impl Cache<'_> {
         fallible: bool,
     ) -> Result<Pooled, GetError> {
         let buf = buffer::allocate(size, fallible)?;
+        if !fallible
+            && let Some(tier) = origin.tier_index()
+            && size == engine.config().size(tier)
+        {
+            engine.note_fresh(tier, &buf);
+        }
         engine.tick();
         self.count(engine, origin, Event::Miss, 1);
         Ok(buf)

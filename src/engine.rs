@@ -32,9 +32,10 @@ use crate::config::Config;
 use crate::debug::TestModes;
 use crate::decay::{Clock, Epochs, Generations};
 use crate::depot::Depot;
+use crate::layout::{self, DataWord};
 use crate::stats::{AdmissionStats, Event, Stats, ThreadStats, Totals};
 use crate::sync::statics::Mutex as StaticMutex;
-use crate::sync::{Arc, AtomicU64, Ordering::Relaxed, Weak};
+use crate::sync::{Arc, AtomicU64, AtomicUsize, Ordering::Relaxed, Weak};
 
 /// The shared state of one pool.
 pub(crate) struct Engine {
@@ -56,6 +57,14 @@ pub(crate) struct Engine {
     /// The limit on outstanding bytes, if any (`admission.rs`); `None` does
     /// no accounting at all.
     admission: Option<Admission>,
+    /// Where a `BytesMut` keeps its `data` word, if `layout::probe` found it;
+    /// `None` sends every exposed return to the full check.
+    data_word: Option<DataWord>,
+    /// Per tier, the `data` word of a fresh buffer of the tier's size,
+    /// recorded from the tier's first allocation (0, which no `data` word
+    /// is, until then): what an exposed standard buffer shows while it is
+    /// as the pool handed it out (`layout.rs`).
+    fresh: Box<[AtomicUsize]>,
     clock: Clock,
     /// One global depot per tier.
     depots: Box<[Depot]>,
@@ -123,6 +132,8 @@ impl Engine {
             test_modes,
             budget: config.max_retained_bytes.map(Budget::new),
             admission: config.max_outstanding_bytes.map(Admission::new),
+            data_word: layout::probe(),
+            fresh: (0..tiers).map(|_| AtomicUsize::new(0)).collect(),
             clock: Clock::new(config.idle_timeout),
             depots,
             threads: ThreadLocal::new(),
@@ -150,6 +161,29 @@ impl Engine {
     #[inline]
     pub(crate) fn admission(&self) -> Option<&Admission> {
         self.admission.as_ref()
+    }
+
+    /// Whether `buf`, of the capacity of `tier`'s size, holds its storage
+    /// as a fresh buffer of that size does: alone, whole, from offset 0
+    /// (`layout.rs`). `false` when not known, which sends the return to the
+    /// full check.
+    #[inline]
+    pub(crate) fn is_fresh(&self, tier: usize, buf: &bytes::BytesMut) -> bool {
+        match (self.data_word, self.fresh.get(tier)) {
+            (Some(data), Some(fresh)) => data.of(buf) == fresh.load(Relaxed),
+            _ => false,
+        }
+    }
+
+    /// Records the `data` word of `buf`, a buffer of `tier` just made by
+    /// `BytesMut::with_capacity` of the tier's size.
+    pub(crate) fn note_fresh(&self, tier: usize, buf: &bytes::BytesMut) {
+        if let (Some(data), Some(fresh)) = (self.data_word, self.fresh.get(tier)) {
+            let word = data.of(buf);
+            if fresh.load(Relaxed) != word {
+                fresh.store(word, Relaxed);
+            }
+        }
     }
 
     /// The stamp the fast paths compare (`decay::Generations`).

@@ -79,7 +79,7 @@ pub struct PooledBuf<'a> {
     /// it back, moves one pointer.
     ///
     /// This and `pool` are `ManuallyDrop`, taken exactly once, by `Drop` or
-    /// by [`PooledBuf::into_parts`], the crate's fourth use of `unsafe`
+    /// by [`PooledBuf::into_parts`], one of the crate's five uses of `unsafe`
     /// (`lib.rs`). So the guard has no drop glue after its `Drop`, and the
     /// return's slow paths are tail calls: the inlined fast return then
     /// saves no registers (notes/benchmarks-notebook.md, *Where the time

@@ -93,8 +93,9 @@
 //!   thread's memory.
 //! - Settings are validated: [`Builder::build`] returns a [`ConfigError`],
 //!   and the `try_` methods a [`GetError`], where `get` would panic.
-//! - `unsafe` is in four places (the `BufMut` impls, the thread-cache
-//!   registry, the chain's in-place copy, the guard's `ManuallyDrop` fields),
+//! - `unsafe` is in five places (the `BufMut` impls, the thread-cache
+//!   registry, the chain's in-place copy, the guard's `ManuallyDrop` fields,
+//!   the read of one word of a returned `BytesMut` for the exact check),
 //!   each with `// SAFETY:` premises, and covered by Miri in CI.
 //!
 //! In tests, [`Builder::track_callers`] and [`BufPool::assert_quiescent`]
@@ -144,6 +145,7 @@ mod error;
 mod admission; // the limit on outstanding bytes, and waiting for room
 mod config; // settings, limits, validation
 mod buffer; // the pooled buffer and its invariants
+mod layout; // the one word of BytesMut read beyond its API: the exact check
 mod budget;
 mod decay;
 mod stats;

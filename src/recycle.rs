@@ -99,6 +99,14 @@ fn admit_returned(engine: &Engine, from: usize, tier: usize, buf: Pooled, standa
 #[inline(always)]
 fn check_and_admit(engine: &Engine, from: usize, mut buf: Pooled, charge: u32) {
     let config = engine.config();
+    // A standard buffer that still holds its storage as a fresh one does
+    // is exact without the probes (`layout.rs`).
+    if buf.capacity() == config.size(from) && engine.is_fresh(from, &buf) {
+        buf.clear();
+        scrub(config, &mut buf);
+        admit_returned(engine, from, from, buf, true, charge);
+        return;
+    }
     match normalise(&mut buf) {
         Ok(capacity) if capacity == config.size(from) => {
             scrub(config, &mut buf);

@@ -69,9 +69,9 @@ impl Drop for ExitFlush {
 
 /// This thread's registry.
 ///
-/// One of the crate's four uses of `unsafe` (the others: the `BufMut`
-/// impls, the chain's in-place copy and the guard's fields), measured to
-/// matter.
+/// One of the crate's five uses of `unsafe` (the others: the `BufMut`
+/// impls, the chain's in-place copy, the guard's fields and the read of
+/// `BytesMut`'s `data` word), measured to matter.
 /// `CACHES.with(|caches| ...)` around the fast path makes a function too big
 /// for LLVM to inline `LocalKey::with` into the caller, so every get and
 /// return paid a call, a prologue and an indirect call to the thread-local
