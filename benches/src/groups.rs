@@ -2,7 +2,8 @@
 //! (`Opaque`, `Inlined`).
 //!
 //! - `hit`: get + write 64 B + drop, one thread, each tier.
-//! - `held`: k buffers out at once, then all dropped; time per buffer.
+//! - `held`: k buffers out at once, then all dropped, for k across the
+//!   thread cache's size; time per buffer.
 //! - `handoff`: a producer gets and writes, a consumer thread drops.
 //! - `contention`: 1, 2 and 4 threads churning one pool; time per op per thread.
 //! - `fill`, `freeze`: a whole tier written, then frozen; freezes of small payloads.
@@ -81,7 +82,10 @@ impl<W: Write> Visit for Hit<'_, '_, W> {
 /// `held`: k buffers out at once, then all dropped. Time per iteration is for
 /// k buffers; allocations are reported per buffer.
 pub fn held<W: Write>(c: &mut Criterion, lineup: Lineup) {
-    const KS: [usize; 3] = [8, 64, 512];
+    // Across the thread cache's size (64 buffers at 4 KiB and 64 KiB): well
+    // below, at it, one over (a spill and a refill every iteration), twice
+    // and eight times it, so a change to the magazine shows where it acts.
+    const KS: [usize; 6] = [8, 32, 64, 65, 128, 512];
     let mut g = Group::new(c, &lineup.group::<W>("held"));
     for (tier, size) in &TIERS[..2] {
         let size = *size;
@@ -93,6 +97,14 @@ pub fn held<W: Write>(c: &mut Criterion, lineup: Lineup) {
                 W::guard(&mut buf);
                 buf
             });
+            if W::NAME == "opaque" {
+                // The guard's own `BufMut` through `&mut dyn BufMut`.
+                held_one(&mut g, "tierpool_bufmut", &param, k, || {
+                    let mut buf = pool.get(black_box(size));
+                    opaque_bufmut(&mut buf);
+                    buf
+                });
+            }
             peers::each(lineup, size, &mut Held::<W> { g: &mut g, param: &param, k, write: PhantomData });
         }
     }

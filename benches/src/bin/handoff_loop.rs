@@ -6,8 +6,9 @@
 //! neither thread sleeps, so what is left is the pool's own cost plus the
 //! queue's.
 //!
-//! Usage: `handoff_loop [rounds] [items]` (default 7 rounds of 100 000
-//! items at each size). Every competitor runs once per round, in an order
+//! Usage: `handoff_loop [rounds] [items] [depth]` (default 7 rounds of
+//! 100 000 items at each size, 64 in flight at most; issue 25's deep
+//! pipeline is `depth` 256). Every competitor runs once per round, in an order
 //! that alternates, and the median and range of the rounds are printed, in
 //! ns per item. Needs two free cores to mean anything.
 
@@ -19,16 +20,16 @@ use std::time::Instant;
 use bytes::BytesMut;
 use crossbeam_queue::ArrayQueue;
 use tierpool::BufPool;
-use tierpool_benches::peers::{Competitor, LockfreeObjectPool, WithCapacity, ZeropoolUninit};
+use tierpool_benches::peers::{Competitor, LockfreeObjectPool, Opool, WithCapacity, ZeropoolUninit};
 use tierpool_benches::{Opaque, TIERS, opaque};
 
-/// In flight between the threads at most: a pipeline deeper than one
-/// thread cache of 1 MiB buffers.
+/// In flight between the threads at most, by default: a pipeline deeper
+/// than one thread cache of 1 MiB buffers.
 const DEPTH: usize = 64;
 
-/// Runs `items` hand-offs; returns ns per item.
-fn run<T: Send>(items: u64, produce: &(dyn Fn() -> T + Sync)) -> f64 {
-    let queue = ArrayQueue::<T>::new(DEPTH);
+/// Runs `items` hand-offs through a queue of `depth`; returns ns per item.
+fn run<T: Send>(items: u64, depth: usize, produce: &(dyn Fn() -> T + Sync)) -> f64 {
+    let queue = ArrayQueue::<T>::new(depth);
     thread::scope(|s| {
         let consumer = s.spawn(|| {
             let mut got = 0;
@@ -73,7 +74,8 @@ fn main() {
     let args: Vec<u64> = std::env::args().skip(1).map(|a| a.parse().expect("a number")).collect();
     let rounds = args.first().copied().unwrap_or(7) as usize;
     let items = args.get(1).copied().unwrap_or(100_000);
-    println!("{rounds} interleaved rounds of {items} hand-offs, queue depth {DEPTH}; ns per item, median (range)");
+    let depth = args.get(2).map_or(DEPTH, |&d| d as usize);
+    println!("{rounds} interleaved rounds of {items} hand-offs, queue depth {depth}; ns per item, median (range)");
     for (param, size) in TIERS {
         let pool = BufPool::new();
         // The previous default: 2 MiB of thread cache per tier (64, 32, 2).
@@ -81,16 +83,18 @@ fn main() {
         let pool_arc = std::sync::Arc::new(BufPool::new());
         let lp = LockfreeObjectPool::new(size);
         let zp = ZeropoolUninit::new(size);
+        let op = Opool::new(size);
         let bm = WithCapacity::new(size);
         type Produce<'a> = Box<dyn Fn() -> f64 + Sync + 'a>;
         let competitors: Vec<(&str, Produce<'_>)> = vec![
-            ("queue_only", Box::new(|| run(items, &|| black_box([0_usize; 4])))),
-            ("tierpool", Box::new(|| run(items, &|| written(pool.get(black_box(size)))))),
-            ("tierpool_owned", Box::new(|| run(items, &|| written(pool_arc.get_owned(black_box(size)))))),
-            ("tierpool_cache_64_32_2", Box::new(|| run(items, &|| written(pool_c2.get(black_box(size)))))),
-            ("lockfree_object_pool", Box::new(|| run(items, &|| produced(&lp)))),
-            ("zeropool_uninit", Box::new(|| run(items, &|| produced(&zp)))),
-            ("bytesmut_glibc", Box::new(|| run(items, &|| produced(&bm)))),
+            ("queue_only", Box::new(|| run(items, depth, &|| black_box([0_usize; 4])))),
+            ("tierpool", Box::new(|| run(items, depth, &|| written(pool.get(black_box(size)))))),
+            ("tierpool_owned", Box::new(|| run(items, depth, &|| written(pool_arc.get_owned(black_box(size)))))),
+            ("tierpool_cache_64_32_2", Box::new(|| run(items, depth, &|| written(pool_c2.get(black_box(size)))))),
+            ("lockfree_object_pool", Box::new(|| run(items, depth, &|| produced(&lp)))),
+            ("zeropool_uninit", Box::new(|| run(items, depth, &|| produced(&zp)))),
+            ("opool", Box::new(|| run(items, depth, &|| produced(&op)))),
+            ("bytesmut_glibc", Box::new(|| run(items, depth, &|| produced(&bm)))),
         ];
         for (_, c) in &competitors {
             c(); // warm: caches filled, threads' first registration done
