@@ -306,7 +306,7 @@ impl<'a> PooledChain<'a> {
         else {
             unreachable!("an infallible, forced take")
         };
-        let mut out = PooledBuf::new(buf, origin, pristine, self.pool.clone().charged(charge));
+        let mut out = PooledBuf::charged(buf, origin, pristine, self.pool.clone(), charge);
         for chunk in self.chunks() {
             out.extend_from_slice(chunk);
         }
@@ -340,7 +340,7 @@ impl<'a> PooledChain<'a> {
         self.full_len = 0;
         let mut pieces = Vec::with_capacity(self.full.len());
         while let Some(Chunk { buf, origin, pristine, charge }) = self.full.pop_front() {
-            pieces.push(PooledBuf::new(buf, origin, pristine, self.pool.clone().charged(charge)).into_shared());
+            pieces.push(PooledBuf::charged(buf, origin, pristine, self.pool.clone(), charge).into_shared());
         }
         pieces
     }
@@ -602,10 +602,7 @@ impl PooledChain<'_> {
 
     /// A chunk's return: the path of a dropped guard.
     fn give_back(&self, Chunk { buf, origin, pristine, charge }: Chunk) {
-        match charge {
-            0 => recycle::give_back(self.pool.engine(), origin, buf, pristine),
-            charge => recycle::give_back_charged(self.pool.engine(), origin, buf, pristine, charge),
-        }
+        recycle::give_back(self.pool.engine(), origin, buf, pristine && charge == 0, charge);
     }
 }
 

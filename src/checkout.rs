@@ -47,6 +47,58 @@ pub(crate) fn get<'a>(
     }
 }
 
+/// [`get`], infallible: what `BufPool::get` and `get_owned` call. A
+/// request above `max_request` panics ([`get_failed`]); an allocator
+/// failure aborts, as any allocation does.
+///
+/// The guard is built straight into the caller's place on both paths, with
+/// no `Result` between: moving a guard out of one that the hit path had
+/// just written field by field stalled on store forwarding (two 16-byte
+/// loads over narrower stores), and cost the hit more time than its
+/// instructions.
+#[inline(always)]
+pub(crate) fn get_or_panic<'a>(
+    engine: &Engine,
+    n: usize,
+    pool: PoolRef<'a>,
+    caller: &'static Location<'static>,
+) -> PooledBuf<'a> {
+    let Some(tier) = engine.config().tier_for_request(n) else {
+        return got(oversize(engine, n, false, pool, caller, Pay::Force));
+    };
+    match registry::hit(engine, n, tier) {
+        Some(buf) => PooledBuf::new(buf, Origin::tier(tier), true, pool),
+        None => get_slow_or_panic(engine, n, tier, pool, caller),
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn get_slow_or_panic<'a>(
+    engine: &Engine,
+    n: usize,
+    tier: usize,
+    pool: PoolRef<'a>,
+    caller: &'static Location<'static>,
+) -> PooledBuf<'a> {
+    got(registry::take_slow(engine, n, tier, false, caller, Pay::Force).map(|taken| guard(taken, pool)))
+}
+
+/// A forced, infallible checkout's guard.
+fn got<T>(result: Result<T, Refused>) -> T {
+    match forced(result) {
+        Ok(value) => value,
+        Err(err) => get_failed(err),
+    }
+}
+
+/// The panic of `get` for a request it cannot serve.
+#[cold]
+#[track_caller]
+pub(crate) fn get_failed(err: GetError) -> ! {
+    panic!("tierpool: {err}; use try_get to handle this as an error")
+}
+
 #[cold]
 #[inline(never)]
 fn get_slow<'a>(
@@ -135,7 +187,7 @@ pub(crate) fn take(
 }
 
 fn guard(Taken { buf, origin, pristine, charge }: Taken, pool: PoolRef<'_>) -> PooledBuf<'_> {
-    PooledBuf::new(buf, origin, pristine, pool.charged(charge))
+    PooledBuf::charged(buf, origin, pristine, pool, charge)
 }
 
 /// An exact-size, unpooled buffer above the largest tier.
@@ -156,5 +208,5 @@ fn oversize<'a>(
     if let Some(modes) = engine.test_modes() {
         modes.checked_out(&mut buf, caller, 1);
     }
-    Ok(PooledBuf::new(buf, Origin::OVERSIZE, false, pool.charged(charge)))
+    Ok(PooledBuf::charged(buf, Origin::OVERSIZE, false, pool, charge))
 }

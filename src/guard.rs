@@ -95,55 +95,38 @@ pub struct PooledBuf<'a> {
     /// changed: the return path's fast path relies on this
     /// (`recycle::give_back`).
     pristine: bool,
+    /// In a pool with `max_outstanding_bytes`, the real capacity counted
+    /// against the limit from the checkout until the guard ends
+    /// (`admission.rs`); 0 otherwise. In the padding after `origin` and
+    /// `pristine`, so a guard stays four words. A charged guard is never
+    /// pristine, so the fast return never reads it.
+    charge: u32,
 }
 
 /// How a guard reaches its pool: borrowed (free) or owned (one reference
-/// count, taken by `get_owned`); and, in a pool with
-/// `max_outstanding_bytes`, the guard's *charge*: the real capacity counted
-/// against the limit from its checkout until it ends (`admission.rs`). The
-/// charge sits in the enum's tag word, so a guard stays four words, and an
-/// unlimited pool's guards, which are never charged, take the same first arm
-/// of every match as before.
+/// count, taken by `get_owned`). Two pointer-sized words, which the
+/// compiler keeps in registers: a variant with more fields made it copy the
+/// reference through the stack on every get.
 pub(crate) enum PoolRef<'a> {
     Borrowed(&'a Engine),
     Owned(Arc<Engine>),
-    BorrowedCharged(&'a Engine, u32),
-    OwnedCharged(Arc<Engine>, u32),
 }
 
 impl Clone for PoolRef<'_> {
-    /// The same pool, without the charge: a charge is settled once.
     fn clone(&self) -> Self {
         match self {
-            PoolRef::Borrowed(engine) | PoolRef::BorrowedCharged(engine, _) => PoolRef::Borrowed(engine),
-            PoolRef::Owned(engine) | PoolRef::OwnedCharged(engine, _) => PoolRef::Owned(Arc::clone(engine)),
+            PoolRef::Borrowed(engine) => PoolRef::Borrowed(engine),
+            PoolRef::Owned(engine) => PoolRef::Owned(Arc::clone(engine)),
         }
     }
 }
 
-impl<'a> PoolRef<'a> {
+impl PoolRef<'_> {
     #[inline]
     pub(crate) fn engine(&self) -> &Engine {
         match self {
-            PoolRef::Borrowed(engine) | PoolRef::BorrowedCharged(engine, _) => engine,
-            PoolRef::Owned(engine) | PoolRef::OwnedCharged(engine, _) => engine,
-        }
-    }
-
-    /// The same pool carrying `charge` (0: none).
-    pub(crate) fn charged(self, charge: u32) -> Self {
-        match self {
-            _ if charge == 0 => self,
-            PoolRef::Borrowed(engine) | PoolRef::BorrowedCharged(engine, _) => PoolRef::BorrowedCharged(engine, charge),
-            PoolRef::Owned(engine) | PoolRef::OwnedCharged(engine, _) => PoolRef::OwnedCharged(engine, charge),
-        }
-    }
-
-    /// The charge it carries; 0 for none.
-    pub(crate) fn charge(&self) -> u32 {
-        match self {
-            PoolRef::Borrowed(_) | PoolRef::Owned(_) => 0,
-            PoolRef::BorrowedCharged(_, charge) | PoolRef::OwnedCharged(_, charge) => *charge,
+            PoolRef::Borrowed(engine) => engine,
+            PoolRef::Owned(engine) => engine,
         }
     }
 }
@@ -156,7 +139,14 @@ impl<'a> PooledBuf<'a> {
     #[inline]
     pub(crate) fn new(buf: Pooled, origin: Origin, pristine: bool, pool: PoolRef<'a>) -> Self {
         debug_assert!(!pristine || origin.plain_tier().is_some(), "only a plain tier's guard starts pristine");
-        Self { buf: ManuallyDrop::new(buf), pool: ManuallyDrop::new(pool), origin, pristine }
+        Self { buf: ManuallyDrop::new(buf), pool: ManuallyDrop::new(pool), origin, pristine, charge: 0 }
+    }
+
+    /// A guard carrying `charge` (0: none); a charged guard is not pristine.
+    pub(crate) fn charged(buf: Pooled, origin: Origin, pristine: bool, pool: PoolRef<'a>, charge: u32) -> Self {
+        let mut guard = Self::new(buf, origin, pristine && charge == 0, pool);
+        guard.charge = charge;
+        guard
     }
 
     #[inline]
@@ -348,9 +338,10 @@ impl<'a> PooledBuf<'a> {
     /// ```
     #[must_use = "detach returns the buffer"]
     pub fn detach(self) -> BytesMut {
+        let charge = self.charge;
         let (buf, pool, origin, _) = self.into_parts();
         let engine = pool.engine();
-        registry::end(engine, origin, Event::Detached, pool.charge());
+        registry::end(engine, origin, Event::Detached, charge);
         if let Some(modes) = engine.test_modes() {
             modes.ended(&buf);
         }
@@ -445,34 +436,24 @@ impl Drop for PooledBuf<'_> {
     #[inline(always)]
     #[allow(unsafe_code)]
     fn drop(&mut self) {
-        // SAFETY: `drop` runs at most once, and `into_parts`, the only other
-        // place that takes these fields, keeps it from running at all; the
-        // buffer is taken once here and not used after.
-        let buf = unsafe { ManuallyDrop::take(&mut self.buf) };
-        // A borrowed pool reference is only read (it has nothing to drop),
-        // so this arm carries no drop glue for the others.
-        if let PoolRef::Borrowed(engine) = &*self.pool {
-            return recycle::give_back(engine, self.origin, buf, self.pristine);
+        // SAFETY:
+        // - `drop` runs at most once, and `into_parts`, the only other place
+        //   that takes these fields, keeps it from running at all;
+        // - each field is taken once here, and neither is used after: the
+        //   guard has no other field with drop glue.
+        let (buf, pool) = unsafe { (ManuallyDrop::take(&mut self.buf), ManuallyDrop::take(&mut self.pool)) };
+        match pool {
+            PoolRef::Borrowed(engine) => recycle::give_back(engine, self.origin, buf, self.pristine, self.charge),
+            PoolRef::Owned(engine) => give_back_owned(engine, self.origin, buf, self.pristine, self.charge),
         }
-        // SAFETY: as for the buffer: the pool reference is taken once, here,
-        // and the guard has no other field with drop glue.
-        let pool = unsafe { ManuallyDrop::take(&mut self.pool) };
-        give_back_via(pool, self.origin, buf, self.pristine);
     }
 }
 
 /// The return of a guard from `get_owned`, which then drops its reference
-/// to the pool, or of a charged guard (a pool with `max_outstanding_bytes`),
-/// whose charge is settled where the return ends. Taken by value, so that
-/// this too is a tail call; one arm in `drop` keeps its match a single test.
+/// to the pool (taken by value, so that this too is a tail call).
 #[inline(never)]
-fn give_back_via(pool: PoolRef<'_>, origin: Origin, buf: Pooled, pristine: bool) {
-    match pool {
-        PoolRef::Borrowed(engine) => recycle::give_back(engine, origin, buf, pristine),
-        PoolRef::Owned(engine) => recycle::give_back(&engine, origin, buf, pristine),
-        PoolRef::BorrowedCharged(engine, charge) => recycle::give_back_charged(engine, origin, buf, pristine, charge),
-        PoolRef::OwnedCharged(engine, charge) => recycle::give_back_charged(&engine, origin, buf, pristine, charge),
-    }
+fn give_back_owned(engine: Arc<Engine>, origin: Origin, buf: Pooled, pristine: bool, charge: u32) {
+    recycle::give_back(&engine, origin, buf, pristine, charge);
 }
 
 impl Deref for PooledBuf<'_> {

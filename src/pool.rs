@@ -412,10 +412,7 @@ impl BufPool {
     /// there. `get` is this on behalf of its own caller.
     #[inline(always)]
     pub(crate) fn get_for(&self, min_capacity: usize, caller: &'static Location<'static>) -> PooledBuf<'_> {
-        match self.checkout(min_capacity, false, PoolRef::Borrowed(&self.engine), caller) {
-            Ok(buf) => buf,
-            Err(err) => get_failed(err),
-        }
+        checkout::get_or_panic(&self.engine, min_capacity, PoolRef::Borrowed(&self.engine), caller)
     }
 
     /// [`get_owned`](Self::get_owned) on behalf of `caller`: see
@@ -426,10 +423,7 @@ impl BufPool {
         min_capacity: usize,
         caller: &'static Location<'static>,
     ) -> PooledBuf<'static> {
-        match self.checkout(min_capacity, false, PoolRef::Owned(Arc::clone(&self.engine)), caller) {
-            Ok(buf) => buf,
-            Err(err) => get_failed(err),
-        }
+        checkout::get_or_panic(&self.engine, min_capacity, PoolRef::Owned(Arc::clone(&self.engine)), caller)
     }
 
     /// Panics as [`get`](Self::get) does if `min_capacity` is above
@@ -440,7 +434,7 @@ impl BufPool {
     pub(crate) fn check_request(&self, min_capacity: usize) {
         let limit = self.engine.config().max_request;
         if min_capacity > limit {
-            get_failed(GetError::TooLarge { requested: min_capacity, limit });
+            checkout::get_failed(GetError::TooLarge { requested: min_capacity, limit });
         }
     }
 
@@ -759,10 +753,4 @@ impl core::fmt::Debug for BufPool {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         self.engine.fmt(f)
     }
-}
-
-#[cold]
-#[track_caller]
-fn get_failed(err: GetError) -> ! {
-    panic!("tierpool: {err}; use try_get to handle this as an error")
 }

@@ -42,36 +42,25 @@ use crate::engine::Engine;
 use crate::registry;
 use crate::stats::Event;
 
-/// Ends a guard: pools its buffer or discards it, and counts which.
+/// Ends a guard: pools its buffer or discards it, and counts which; a
+/// charged guard's `charge` (0: none) is settled where the return ends. A
+/// charged guard is never pristine.
 #[inline]
-pub(crate) fn give_back(engine: &Engine, origin: Origin, mut buf: Pooled, pristine: bool) {
+pub(crate) fn give_back(engine: &Engine, origin: Origin, mut buf: Pooled, pristine: bool, charge: u32) {
+    debug_assert!(!pristine || charge == 0, "a charged guard is never pristine");
     if pristine {
         let from = origin.known_tier();
         buf.clear();
         registry::admit(engine, Entry::Return { from }, from, buf, true);
         return;
     }
-    give_back_checked(engine, origin, buf);
+    give_back_checked(engine, origin, buf, charge);
 }
 
 /// Every return that is not pristine: the common return of a guard that was
 /// passed on as `&mut BytesMut`, so not `#[cold]`.
 #[inline(never)]
-fn give_back_checked(engine: &Engine, origin: Origin, buf: Pooled) {
-    checked(engine, origin, buf, 0);
-}
-
-/// Ends a charged guard (a pool with `max_outstanding_bytes`): the same
-/// decisions, and the route's last call settles `charge`.
-#[cold]
-#[inline(never)]
-pub(crate) fn give_back_charged(engine: &Engine, origin: Origin, mut buf: Pooled, pristine: bool, charge: u32) {
-    if pristine {
-        let from = origin.known_tier();
-        buf.clear();
-        admit_returned(engine, from, from, buf, true, charge);
-        return;
-    }
+fn give_back_checked(engine: &Engine, origin: Origin, buf: Pooled, charge: u32) {
     checked(engine, origin, buf, charge);
 }
 
