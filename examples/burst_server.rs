@@ -41,7 +41,6 @@ use std::time::{Duration, Instant};
 
 use bytes::{BufMut, BytesMut};
 use tierpool::BufPool;
-use tierpool::tokio::read_when_ready;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Barrier, Semaphore};
@@ -540,42 +539,12 @@ fn parse_trace(line: &str) -> Vec<(f64, f64)> {
         .collect()
 }
 
-// === idle connections, as in examples/tcp_echo.rs ===
-
-#[derive(Clone, Copy)]
-enum Read {
-    GetThenRead,
-    ReadWhenReady,
-}
-
-/// An echo connection read one way; adds a permit to `waiting` just before
-/// its first read, which then waits: the connection is silent.
-async fn serve_idle(read: Read, mut socket: TcpStream, pool: Arc<BufPool>, waiting: Arc<Semaphore>) -> io::Result<()> {
-    waiting.add_permits(1);
-    loop {
-        let buf = match read {
-            Read::GetThenRead => {
-                let mut buf = pool.get_owned(64 * 1024); // taken before the read waits
-                if socket.read_buf(&mut buf).await? == 0 {
-                    return Ok(());
-                }
-                buf
-            }
-            Read::ReadWhenReady => match read_when_ready(&socket, &pool, 64 * 1024).await? {
-                Some(buf) => buf, // taken once there is data
-                None => return Ok(()),
-            },
-        };
-        socket.write_all(&buf).await?;
-    }
-}
+// === idle connections ===
 
 fn idle(n: usize) {
     println!("\n{n} idle connections to an echo server (silent after connecting), read two ways:");
     println!("  (two file descriptors a connection: `ulimit -n` must allow {} and a few)", 2 * n);
-    for (read, name) in [(Read::GetThenRead, "get then read_buf"), (Read::ReadWhenReady, "read_when_ready")] {
-        let serve = move |socket, pool, waiting| serve_idle(read, socket, pool, waiting);
-        let (guards, heap) = common::idle_connections(n, serve, |_, socket| async { socket });
+    for (name, guards, heap) in common::idle_echo(n) {
         println!(
             "  {name:>17}: {guards:>5} buffers out, {} of live heap held ({} a connection, sockets and tasks included)",
             common::human(heap as u64),

@@ -15,14 +15,11 @@
 mod common;
 
 use std::io;
-use std::sync::Arc;
 use std::time::Instant;
 
-use tierpool::BufPool;
 use tierpool::tokio::read_when_ready;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::Semaphore;
 
 #[global_allocator]
 static ALLOC: common::Counting<std::alloc::System> = common::Counting::new(std::alloc::System);
@@ -94,42 +91,12 @@ async fn echo() -> io::Result<std::net::SocketAddr> {
     Ok(addr)
 }
 
-#[derive(Clone, Copy)]
-enum Way {
-    GetThenRead,
-    ReadWhenReady,
-}
-
-/// An echo connection read one way; adds a permit to `waiting` just before
-/// its first read, which then waits: the connection is silent.
-async fn serve_idle(way: Way, mut socket: TcpStream, pool: Arc<BufPool>, waiting: Arc<Semaphore>) -> io::Result<()> {
-    waiting.add_permits(1);
-    loop {
-        let buf = match way {
-            Way::GetThenRead => {
-                let mut buf = pool.get_owned(64 * 1024); // taken before the read waits
-                if socket.read_buf(&mut buf).await? == 0 {
-                    return Ok(());
-                }
-                buf
-            }
-            Way::ReadWhenReady => match read_when_ready(&socket, &pool, 64 * 1024).await? {
-                Some(buf) => buf, // taken once there is data
-                None => return Ok(()),
-            },
-        };
-        socket.write_all(&buf).await?;
-    }
-}
-
 fn main() -> io::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
     let addr = runtime.block_on(echo())?;
 
     println!("\n{IDLE} silent connections:");
-    for (way, name) in [(Way::GetThenRead, "get then read_buf"), (Way::ReadWhenReady, "read_when_ready")] {
-        let serve = move |socket, pool, waiting| serve_idle(way, socket, pool, waiting);
-        let (guards, heap) = common::idle_connections(IDLE, serve, |_, socket| async { socket });
+    for (name, guards, heap) in common::idle_echo(IDLE) {
         println!(
             "  {name:>17}: {guards:>3} buffers out, {} of live heap for them ({} a connection, sockets and tasks included)",
             common::human(heap as u64),

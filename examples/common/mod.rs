@@ -123,3 +123,56 @@ where
         held
     })
 }
+
+/// How a silent echo connection is read (feature `tokio`): with a guard
+/// taken before the read waits, or with `tierpool::tokio::read_when_ready`,
+/// which takes one once there is data.
+#[cfg(feature = "tokio")]
+#[derive(Clone, Copy)]
+pub enum IdleRead {
+    GetThenRead,
+    ReadWhenReady,
+}
+
+/// An echo connection read one way; adds a permit to `waiting` just before
+/// its first read, which then waits: the connection is silent.
+#[cfg(feature = "tokio")]
+pub async fn serve_idle(
+    read: IdleRead,
+    mut socket: tokio::net::TcpStream,
+    pool: std::sync::Arc<tierpool::BufPool>,
+    waiting: std::sync::Arc<tokio::sync::Semaphore>,
+) -> std::io::Result<()> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    waiting.add_permits(1);
+    loop {
+        let buf = match read {
+            IdleRead::GetThenRead => {
+                let mut buf = pool.get_owned(64 * 1024); // taken before the read waits
+                if socket.read_buf(&mut buf).await? == 0 {
+                    return Ok(());
+                }
+                buf
+            }
+            IdleRead::ReadWhenReady => match tierpool::tokio::read_when_ready(&socket, &pool, 64 * 1024).await? {
+                Some(buf) => buf, // taken once there is data
+                None => return Ok(()),
+            },
+        };
+        socket.write_all(&buf).await?;
+    }
+}
+
+/// What `n` silent echo connections hold, read each way: the way's name,
+/// the guards out and the live heap held ([`idle_connections`]).
+#[cfg(feature = "tokio")]
+pub fn idle_echo(n: usize) -> Vec<(&'static str, u64, usize)> {
+    [(IdleRead::GetThenRead, "get then read_buf"), (IdleRead::ReadWhenReady, "read_when_ready")]
+        .into_iter()
+        .map(|(read, name)| {
+            let serve = move |socket, pool, waiting| serve_idle(read, socket, pool, waiting);
+            let (guards, heap) = idle_connections(n, serve, |_, socket| async { socket });
+            (name, guards, heap)
+        })
+        .collect()
+}
