@@ -190,14 +190,10 @@ impl Admission {
         for room in allowances {
             room.release_all(self);
         }
-        let start = std::time::Instant::now();
         // The semaphore is never closed.
         if let Ok(permit) = self.semaphore.acquire_many(n as u32).await {
             permit.forget();
         }
-        let nanos = u64::try_from(start.elapsed().as_nanos()).unwrap_or(u64::MAX);
-        self.shared.waits.fetch_add(1, Relaxed);
-        self.shared.wait_nanos.fetch_add(nanos, Relaxed);
     }
 
     pub(crate) fn snapshot(&self) -> Snapshot {
@@ -217,19 +213,27 @@ impl Admission {
 }
 
 /// A wait in progress: counted in `waiting` from its start until it ends,
-/// granted or dropped.
-pub(crate) struct Waiting<'a>(&'a Admission);
+/// granted or dropped, and then in `waits` and the time waited, whichever
+/// way it ended.
+pub(crate) struct Waiting<'a> {
+    admission: &'a Admission,
+    start: std::time::Instant,
+}
 
 impl<'a> Waiting<'a> {
     pub(crate) fn start(admission: &'a Admission) -> Self {
         admission.waiting.fetch_add(1, SeqCst);
-        Self(admission)
+        Self { admission, start: std::time::Instant::now() }
     }
 }
 
 impl Drop for Waiting<'_> {
     fn drop(&mut self) {
-        self.0.waiting.fetch_sub(1, SeqCst);
+        let shared = &self.admission.shared;
+        shared.waits.fetch_add(1, Relaxed);
+        let nanos = u64::try_from(self.start.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        shared.wait_nanos.fetch_add(nanos, Relaxed);
+        self.admission.waiting.fetch_sub(1, SeqCst);
     }
 }
 

@@ -118,6 +118,7 @@ fn a_waiter_cancelled_with_room_assigned_gives_it_back() {
     drop(a); // half of what it waits for is now assigned to it
     assert!(poll(&mut whole).is_pending());
     drop(whole);
+    assert_eq!((admission(&pool).waits, admission(&pool).waiting), (1, 0), "a cancelled wait is counted");
     let again = pool.try_acquire(512 * 1024).expect("the assigned half came back");
     drop((again, b));
     assert_settled(&pool);

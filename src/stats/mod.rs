@@ -239,10 +239,10 @@ pub struct AdmissionStats {
     pub overdrafts: u64,
     /// Bytes those checkouts went past the limit by, in total.
     pub overdraft_bytes_total: u64,
-    /// `acquire`s (and `tokio::read_chain`'s chunks) that had to wait.
+    /// `acquire`s (and `tokio::read_chain`'s chunks) that had to wait,
+    /// counted when the wait ends, granted or cancelled.
     pub waits: u64,
-    /// Time spent in those waits, in total, including waits that were
-    /// cancelled.
+    /// Time spent in those waits, in total, cancelled ones included.
     pub wait_time: std::time::Duration,
     /// `try_acquire`s and `try_extend_from_slice`s refused for room.
     pub would_wait: u64,
