@@ -8,7 +8,8 @@
 //!
 //! Usage: `handoff_loop [rounds] [items] [depth]` (default 7 rounds of
 //! 100 000 items at each size, 64 in flight at most; issue 25's deep
-//! pipeline is `depth` 256). Every competitor runs once per round, in an order
+//! pipeline is `depth` 256). `HANDOFF_ONLY=1MiB/tierpool` runs one tier
+//! and one competitor alone, for a profiler. Every competitor runs once per round, in an order
 //! that alternates, and the median and range of the rounds are printed, in
 //! ns per item. Needs two free cores to mean anything.
 
@@ -76,7 +77,12 @@ fn main() {
     let items = args.get(1).copied().unwrap_or(100_000);
     let depth = args.get(2).map_or(DEPTH, |&d| d as usize);
     println!("{rounds} interleaved rounds of {items} hand-offs, queue depth {depth}; ns per item, median (range)");
+    let only = std::env::var("HANDOFF_ONLY").ok();
+    let picked = |param: &str, name: &str| only.as_ref().is_none_or(|o| *o == format!("{param}/{name}"));
     for (param, size) in TIERS {
+        if only.as_ref().is_some_and(|o| !o.starts_with(&format!("{param}/"))) {
+            continue;
+        }
         let pool = BufPool::new();
         // The previous default: 2 MiB of thread cache per tier (64, 32, 2).
         let pool_c2 = BufPool::builder().thread_cache(&[64, 32, 2]).build().expect("valid settings");
@@ -96,6 +102,8 @@ fn main() {
             ("opool", Box::new(|| run(items, depth, &|| produced(&op)))),
             ("bytesmut_glibc", Box::new(|| run(items, depth, &|| produced(&bm)))),
         ];
+        let mut competitors = competitors;
+        competitors.retain(|(name, _)| picked(param, name));
         for (_, c) in &competitors {
             c(); // warm: caches filled, threads' first registration done
         }
@@ -119,6 +127,9 @@ fn main() {
         {
             let t = &pool.stats().tiers[TIERS.iter().position(|&(p, _)| p == param).expect("a tier")];
             let (n, gets) = (t.gets as f64, t.gets);
+            if gets == 0 {
+                continue;
+            }
             println!(
                 "  {name}: {gets} gets, from this thread's cache {:.3}, from the global queue {:.3}, misses {:.4}; global_full {}",
                 t.cache_hits as f64 / n,
