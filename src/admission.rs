@@ -25,10 +25,10 @@
 //!
 //! A thread takes at least `batch` bytes (1/64 of the limit) at a time and
 //! gives back what it holds above `2 × batch`, so the semaphore sees one
-//! operation per many checkouts. While someone waits, every thread gives
-//! back its whole allowance at its next checkout or return, so the room a
-//! waiter needs does not sit idle in other threads' allowances. A thread
-//! that never uses the pool again keeps at most `2 × batch` until it exits.
+//! operation per many checkouts. A future that starts to wait takes back
+//! every thread's allowance, and while someone waits, a thread keeps none
+//! after its checkout or return ([`Allowance`]), so the room a waiter needs
+//! never sits idle in a thread, busy or quiet.
 
 use std::time::Duration;
 

@@ -391,11 +391,11 @@ impl Builder {
     ///   waits for room for its next chunk.
     ///
     /// Each thread takes room in batches of 1/64 of the limit, so no shared
-    /// atomic is touched per checkout; while a future waits, every thread
-    /// gives its unused room back at its next checkout or return. A thread
-    /// that stops using the pool keeps at most 1/32 of the limit until it
-    /// does, or exits. A pool with a limit takes its general get and return
-    /// paths: see `docs/benchmarks.md` for the cost.
+    /// atomic is touched per checkout, and keeps at most 1/32 of it unused; a
+    /// future that starts to wait takes back every thread's unused room,
+    /// quiet threads' included, and while it waits no thread keeps any. A
+    /// pool with a limit takes its general get and return paths: see
+    /// `docs/benchmarks.md` for the cost.
     ///
     /// Must be at least the smallest tier. With a limit, `max_request` and
     /// every ceiling must be at most `u32::MAX` bytes (a guard carries its
