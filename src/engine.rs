@@ -63,8 +63,10 @@ pub(crate) struct Engine {
     /// Per tier, the `data` word of a fresh buffer of the tier's size,
     /// recorded from the tier's first allocation (0, which no `data` word
     /// is, until then): what an exposed standard buffer shows while it is
-    /// as the pool handed it out (`layout.rs`).
-    fresh: Box<[AtomicUsize]>,
+    /// as the pool handed it out (`layout.rs`). Sized for every tier a pool
+    /// may have, so that a tier index the return path has checked needs no
+    /// second bounds check.
+    fresh: [AtomicUsize; crate::MAX_TIERS],
     clock: Clock,
     /// One global depot per tier.
     depots: Box<[Depot]>,
@@ -133,7 +135,7 @@ impl Engine {
             budget: config.max_retained_bytes.map(Budget::new),
             admission: config.max_outstanding_bytes.map(Admission::new),
             data_word: layout::probe(),
-            fresh: (0..tiers).map(|_| AtomicUsize::new(0)).collect(),
+            fresh: std::array::from_fn(|_| AtomicUsize::new(0)),
             clock: Clock::new(config.idle_timeout),
             depots,
             threads: ThreadLocal::new(),

@@ -45,16 +45,39 @@ use crate::stats::Event;
 /// Ends a guard: pools its buffer or discards it, and counts which; a
 /// charged guard's `charge` (0: none) is settled where the return ends. A
 /// charged guard is never pristine.
+///
+/// Inlined into the guard's drop are both cheap proofs that the buffer is
+/// still the one the pool handed out: pristine, or uncharged and exact by
+/// [`exact_as_fresh`]. Either way the return is the same straight-line push;
+/// only what neither proves calls out.
 #[inline]
 pub(crate) fn give_back(engine: &Engine, origin: Origin, mut buf: Pooled, pristine: bool, charge: u32) {
     debug_assert!(!pristine || charge == 0, "a charged guard is never pristine");
-    if pristine {
-        let from = origin.known_tier();
-        buf.clear();
-        registry::admit(engine, Entry::Return { from }, from, buf, true);
-        return;
+    let from = if pristine {
+        Some(origin.known_tier())
+    } else if charge == 0 {
+        exact_as_fresh(engine, origin, &buf)
+    } else {
+        None
+    };
+    match from {
+        Some(from) => {
+            buf.clear();
+            registry::admit(engine, Entry::Return { from }, from, buf, true);
+        }
+        None => give_back_checked(engine, origin, buf, charge),
     }
-    give_back_checked(engine, origin, buf, charge);
+}
+
+/// The tier of a returned buffer that holds its storage as a fresh buffer
+/// of the tier it left does (`layout.rs`): standard, alone, whole from
+/// offset 0, so exact without the probes, from a pool that does not scrub.
+/// `None` sends the return to the full check.
+#[inline(always)]
+fn exact_as_fresh(engine: &Engine, origin: Origin, buf: &Pooled) -> Option<usize> {
+    let config = engine.config();
+    let from = origin.plain_tier()?;
+    (!config.scrub_on_return && buf.capacity() == config.size(from) && engine.is_fresh(from, buf)).then_some(from)
 }
 
 /// Every return that is not pristine: the common return of a guard that was
