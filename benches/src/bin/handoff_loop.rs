@@ -11,7 +11,11 @@
 //! pipeline is `depth` 256). `HANDOFF_ONLY=1MiB/tierpool` runs one tier
 //! and one competitor alone, for a profiler. Every competitor runs once per round, in an order
 //! that alternates, and the median and range of the rounds are printed, in
-//! ns per item. Needs two free cores to mean anything.
+//! ns per item, and for each competitor, round by round, its time over
+//! tierpool's in the same round: the median of that ratio, and in how many
+//! rounds tierpool was the faster of the two. The pairing cancels what a
+//! busy machine does between rounds, though not within one. Needs two free
+//! cores to mean anything on its own.
 
 use std::hint::{black_box, spin_loop};
 use std::ops::DerefMut;
@@ -87,6 +91,9 @@ fn main() {
         // The previous default: 2 MiB of thread cache per tier (64, 32, 2).
         let pool_c2 = BufPool::builder().thread_cache(&[64, 32, 2]).build().expect("valid settings");
         let pool_arc = std::sync::Arc::new(BufPool::new());
+        // A global queue of 512 buffers at 1 MiB (the default keeps 128): a
+        // pipeline of 256 in flight fits it whole.
+        let pool_g512 = BufPool::builder().global_queue(&[4096, 2048, 512]).build().expect("valid settings");
         let lp = LockfreeObjectPool::new(size);
         let zp = ZeropoolUninit::new(size);
         let op = Opool::new(size);
@@ -97,6 +104,7 @@ fn main() {
             ("tierpool", Box::new(|| run(items, depth, &|| written(pool.get(black_box(size)))))),
             ("tierpool_owned", Box::new(|| run(items, depth, &|| written(pool_arc.get_owned(black_box(size)))))),
             ("tierpool_cache_64_32_2", Box::new(|| run(items, depth, &|| written(pool_c2.get(black_box(size)))))),
+            ("tierpool_global_512", Box::new(|| run(items, depth, &|| written(pool_g512.get(black_box(size)))))),
             ("lockfree_object_pool", Box::new(|| run(items, depth, &|| produced(&lp)))),
             ("zeropool_uninit", Box::new(|| run(items, depth, &|| produced(&zp)))),
             ("opool", Box::new(|| run(items, depth, &|| produced(&op)))),
@@ -117,14 +125,33 @@ fn main() {
                 times[i].push(competitors[i].1());
             }
         }
-        println!("{param}:");
+        println!(
+            "{param}: median (range); then, paired with tierpool's run in the same round, the median of competitor / tierpool and the rounds tierpool was faster"
+        );
+        let base = competitors.iter().position(|(name, _)| *name == "tierpool").map(|i| times[i].clone());
         for ((name, _), t) in competitors.iter().zip(&mut times) {
+            let paired = base.as_ref().map(|base| {
+                let mut ratios: Vec<f64> = t.iter().zip(base).map(|(c, b)| c / b).collect();
+                let wins = ratios.iter().filter(|&&r| r > 1.0).count();
+                ratios.sort_by(f64::total_cmp);
+                format!("  ×{:.2}, {wins}/{}", ratios[ratios.len() / 2], ratios.len())
+            });
             t.sort_by(f64::total_cmp);
-            println!("  {name:<22} {:>8.1}  ({:.1}-{:.1})", t[t.len() / 2], t[0], t[t.len() - 1]);
+            println!(
+                "  {name:<22} {:>8.1}  ({:.1}-{:.1}){}",
+                t[t.len() / 2],
+                t[0],
+                t[t.len() - 1],
+                paired.unwrap_or_default()
+            );
         }
         drop(competitors);
-        for (name, pool) in [("tierpool", &pool), ("tierpool_owned", &*pool_arc), ("tierpool_cache_64_32_2", &pool_c2)]
-        {
+        for (name, pool) in [
+            ("tierpool", &pool),
+            ("tierpool_owned", &*pool_arc),
+            ("tierpool_cache_64_32_2", &pool_c2),
+            ("tierpool_global_512", &pool_g512),
+        ] {
             let t = &pool.stats().tiers[TIERS.iter().position(|&(p, _)| p == param).expect("a tier")];
             let (n, gets) = (t.gets as f64, t.gets);
             if gets == 0 {
