@@ -1,7 +1,7 @@
 //! The return path: every buffer that enters the pool comes through here.
 //!
 //! ```text
-//!  guard drops ─┬─ pristine ─────────────────────────────────────────────┐
+//!  guard drops ─┬─ pristine, or exact as fresh (`layout.rs`) ─────────────┐
 //!               └─ otherwise ─► normalise ─► tier of the real allocation ─┤
 //!  BufPool::put ──────────────► normalise ─► tier of the real allocation ─┤
 //!                                   │ shared, too small, above ceiling    │
@@ -20,6 +20,9 @@
 //!   writes needed more than the spare capacity (`PooledBuf::writable`).
 //!   The storage is then the allocation the pool handed out, which kept the
 //!   invariants, and only its length changed.
+//! - An exposed guard's buffer that still holds its storage as a fresh
+//!   buffer of its tier does is proved exact by two compares
+//!   ([`exact_as_fresh`], `layout.rs`), inlined beside the pristine test.
 //! - Every other buffer goes through [`normalise`], which finds the real
 //!   allocation through `bytes`' public API and never trusts the view.
 //!   `try_reclaim(n)` alone cannot: it reports success without a look at the
