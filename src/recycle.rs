@@ -50,37 +50,47 @@ use crate::stats::Event;
 /// charged guard is never pristine.
 ///
 /// Inlined into the guard's drop are both cheap proofs that the buffer is
-/// still the one the pool handed out: pristine, or uncharged and exact by
-/// [`exact_as_fresh`]. Either way the return is the same straight-line push;
-/// only what neither proves calls out.
+/// still the one the pool handed out: pristine, or exact by
+/// [`exact_as_fresh`]. An uncharged one of a pool that does not scrub then
+/// takes the same straight-line push; only what needs more calls out.
 #[inline]
-pub(crate) fn give_back(engine: &Engine, origin: Origin, mut buf: Pooled, pristine: bool, charge: u32) {
+pub(crate) fn give_back(engine: &Engine, origin: Origin, buf: Pooled, pristine: bool, charge: u32) {
     debug_assert!(!pristine || charge == 0, "a charged guard is never pristine");
-    let from = if pristine {
-        Some(origin.known_tier())
-    } else if charge == 0 {
-        exact_as_fresh(engine, origin, &buf)
-    } else {
-        None
-    };
-    match from {
-        Some(from) => {
-            buf.clear();
-            registry::admit(engine, Entry::Return { from }, from, buf, true);
-        }
+    if pristine {
+        return pool_as_handed_out(engine, origin.known_tier(), buf);
+    }
+    match exact_as_fresh(engine, origin, &buf) {
+        Some(from) if charge == 0 && !engine.config().scrub_on_return => pool_as_handed_out(engine, from, buf),
+        Some(from) => give_back_exact(engine, from, buf, charge),
         None => give_back_checked(engine, origin, buf, charge),
     }
 }
 
+/// Pools, uncharged and unscrubbed, a buffer of tier `from` known to be as
+/// the pool handed it out but for its length.
+#[inline(always)]
+fn pool_as_handed_out(engine: &Engine, from: usize, mut buf: Pooled) {
+    buf.clear();
+    registry::admit(engine, Entry::Return { from }, from, buf, true);
+}
+
 /// The tier of a returned buffer that holds its storage as a fresh buffer
 /// of the tier it left does (`layout.rs`): standard, alone, whole from
-/// offset 0, so exact without the probes, from a pool that does not scrub.
-/// `None` sends the return to the full check.
+/// offset 0, so exact without the probes. `None` sends the return to the
+/// full check.
 #[inline(always)]
 fn exact_as_fresh(engine: &Engine, origin: Origin, buf: &Pooled) -> Option<usize> {
-    let config = engine.config();
     let from = origin.plain_tier()?;
-    (!config.scrub_on_return && buf.capacity() == config.size(from) && engine.is_fresh(from, buf)).then_some(from)
+    (buf.capacity() == engine.config().size(from) && engine.is_fresh(from, buf)).then_some(from)
+}
+
+/// An exact return that is charged, or of a pool that scrubs.
+#[cold]
+#[inline(never)]
+fn give_back_exact(engine: &Engine, from: usize, mut buf: Pooled, charge: u32) {
+    buf.clear();
+    scrub(engine.config(), &mut buf);
+    admit_returned(engine, from, from, buf, true, charge);
 }
 
 /// Every return that is not pristine: the common return of a guard that was
@@ -114,14 +124,6 @@ fn admit_returned(engine: &Engine, from: usize, tier: usize, buf: Pooled, standa
 #[inline(always)]
 fn check_and_admit(engine: &Engine, from: usize, mut buf: Pooled, charge: u32) {
     let config = engine.config();
-    // A standard buffer that still holds its storage as a fresh one does
-    // is exact without the probes (`layout.rs`).
-    if buf.capacity() == config.size(from) && engine.is_fresh(from, &buf) {
-        buf.clear();
-        scrub(config, &mut buf);
-        admit_returned(engine, from, from, buf, true, charge);
-        return;
-    }
     match normalise(&mut buf) {
         Ok(capacity) if capacity == config.size(from) => {
             scrub(config, &mut buf);
