@@ -84,7 +84,10 @@ fn exact_as_fresh(engine: &Engine, origin: Origin, buf: &Pooled) -> Option<usize
     (buf.capacity() == engine.config().size(from) && engine.is_fresh(from, buf)).then_some(from)
 }
 
-/// An exact return that is charged, or of a pool that scrubs.
+/// An exact return that is charged, or of a pool that scrubs. The common
+/// return of such pools, yet `#[cold]`: without it the compiler lays the
+/// guard's drop out around this call, and the uncharged exact return loses
+/// its straight line (`scripts/callgrind.sh` shows it).
 #[cold]
 #[inline(never)]
 fn give_back_exact(engine: &Engine, from: usize, mut buf: Pooled, charge: u32) {
@@ -93,8 +96,10 @@ fn give_back_exact(engine: &Engine, from: usize, mut buf: Pooled, charge: u32) {
     admit_returned(engine, from, from, buf, true, charge);
 }
 
-/// Every return that is not pristine: the common return of a guard that was
-/// passed on as `&mut BytesMut`, so not `#[cold]`.
+/// Every return that neither pristine nor [`exact_as_fresh`] proves: a
+/// grown, split or shared buffer, an oversize one, or one of a pool in a
+/// test mode. A buffer grown by `read_buf` is common enough that this is
+/// not `#[cold]`.
 #[inline(never)]
 fn give_back_checked(engine: &Engine, origin: Origin, buf: Pooled, charge: u32) {
     checked(engine, origin, buf, charge);
